@@ -1,0 +1,1 @@
+"""Entry points (CLI, GUI), paths and settings."""

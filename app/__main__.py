@@ -1,0 +1,5 @@
+import sys
+
+from voxtune.app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""The ``voxtune`` command line.
+
+Each sub-command lives in its own module with ``register(subparsers)``, which adds its
+parser and sets ``func(args) -> int`` (the exit code). Modules import heavy libraries inside
+``func`` only, so ``voxtune --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from voxtune.engine.errors import VoxtuneError
+
+# One line a sub-command module, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "transcribe",
+    "models",
+    "eval",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxtune", description="Local speech transcription and ASR model tuning."
+    )
+    parser.add_argument("--version", action="version", version="voxtune 0.1.0")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except VoxtuneError as exc:
+        print(f"voxtune: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("voxtune: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

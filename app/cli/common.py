@@ -1,0 +1,39 @@
+"""Options shared by the sub-commands that decode speech."""
+
+from __future__ import annotations
+
+import argparse
+
+from voxtune.engine.types import TranscriptionOptions
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", default="whisper-tiny.en", help="model name or path")
+    parser.add_argument(
+        "--language",
+        "-l",
+        default=None,
+        help="language code (default: detect; multilingual models)",
+    )
+    parser.add_argument("--beam-size", type=int, default=5, choices=range(1, 6), metavar="1-5")
+    parser.add_argument("--task", choices=("transcribe", "translate"), default="transcribe")
+    parser.add_argument("--initial-prompt", default=None, help="text that primes vocabulary")
+    parser.add_argument("--no-vad", action="store_true", help="decode silence too")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+
+
+def decoding_options(args: argparse.Namespace) -> TranscriptionOptions:
+    return TranscriptionOptions(
+        language=args.language,
+        task=args.task,
+        beam_size=args.beam_size,
+        initial_prompt=args.initial_prompt,
+        vad=not args.no_vad,
+    )
+
+
+def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # -> Transcriber
+    from voxtune.engine.models import load_model
+    from voxtune.engine.transcribe import Transcriber
+
+    return Transcriber(load_model(args.model, device=args.device))

@@ -1,0 +1,75 @@
+"""``voxtune transcribe FILE...``: files to subtitles and transcripts, offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from voxtune.app.cli.common import add_decoding_arguments, decoding_options, load_transcriber
+from voxtune.engine.errors import VoxtuneError
+
+
+def _formats(value: str) -> list[str]:
+    return [f.strip().lower() for f in value.split(",") if f.strip()]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "transcribe", help="transcribe audio or video files", description=__doc__
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    add_decoding_arguments(parser)
+    parser.add_argument(
+        "--format", "-f", type=_formats, default=["srt"], help="comma list of srt,vtt,txt,json"
+    )
+    parser.add_argument("--output-dir", "-o", type=Path, default=Path("."))
+    parser.add_argument("--quiet", "-q", action="store_true", help="no segments on stdout")
+    parser.set_defaults(func=run)
+
+
+def _stamp(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:06.3f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from voxtune.engine.audio import probe
+    from voxtune.engine.subtitles import FORMATS, write_outputs
+    from voxtune.engine.transcribe import transcribe_file
+
+    unknown = [f for f in args.format if f not in FORMATS]
+    if unknown:
+        raise VoxtuneError(
+            f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})"
+        )
+    options = decoding_options(args)
+    transcriber = load_transcriber(args)
+    failed = 0
+    for path in args.files:
+        try:
+            duration = probe(path).duration
+            with tqdm(
+                total=round(duration, 1), unit="s", desc=path.name, file=sys.stderr,
+                disable=None, leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s",
+            ) as bar:  # fmt: skip
+
+                def on_segment(segment, total, bar=bar):  # type: ignore[no-untyped-def]
+                    bar.update(round(min(segment.end, total) - bar.n, 1))
+                    if not args.quiet:
+                        bar.write(f"[{_stamp(segment.start)} --> {_stamp(segment.end)}] "
+                                  f"{segment.text.strip()}", file=sys.stdout)  # fmt: skip
+
+                transcript = transcribe_file(path, transcriber, options, on_segment)
+            written = write_outputs(transcript, args.output_dir, path.stem, args.format)
+            for output in written:
+                print(f"voxtune: wrote {output}", file=sys.stderr)
+        except VoxtuneError as exc:
+            failed += 1
+            print(f"voxtune: error: {exc}", file=sys.stderr)
+    if failed:
+        print(f"voxtune: {failed} of {len(args.files)} files failed", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,267 @@
+"""Word timing and confidence from one teacher-forced decoder pass.
+
+Whisper checkpoints name a few cross-attention heads (the alignment heads) whose weights
+follow the audio; dynamic time warping over their attention gives each token a time
+(the method of openai-whisper's ``timing.py``). The same pass yields each token's
+probability, from which a word's confidence is computed, so beam search or sampling during
+generation never changes how confidences are measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from voxtune.engine.transcribe.tokens import NO_SPACE_LANGUAGES, SpecialTokens
+
+SECONDS_PER_FRAME = 0.02  # one encoder position
+MEDIAN_FILTER_WIDTH = 7
+PREPEND_PUNCTUATION = "\"'“¿([{-"
+APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
+
+
+@dataclass(frozen=True)
+class TokenPass:
+    """What one teacher-forced pass says about a window's text tokens."""
+
+    token_logprobs: np.ndarray  # log p of each text token, then of <|endoftext|>
+    no_speech_prob: float
+    token_times: np.ndarray | None  # (n_tokens + 1, 2) start/end seconds, window-relative
+
+    @property
+    def avg_logprob(self) -> float:
+        return float(self.token_logprobs.mean()) if self.token_logprobs.size else 0.0
+
+
+@contextmanager
+def _record_cross_attention(model, heads: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]
+    """Capture q and k of the alignment layers' cross-attention with forward hooks.
+
+    Hooks on the projections work whatever attention kernel (eager, SDPA) the model runs,
+    and only the few alignment heads are ever materialised.
+    """
+    layers = model.model.decoder.layers
+    captured: dict[tuple[int, str], torch.Tensor] = {}
+    handles = []
+    for layer in sorted({layer for layer, _ in heads}):
+        attention = layers[layer].encoder_attn
+        for name in ("q_proj", "k_proj"):
+
+            def hook(_module, _inputs, output, key=(layer, name)):  # type: ignore[no-untyped-def]
+                captured[key] = output.detach()
+
+            handles.append(getattr(attention, name).register_forward_hook(hook))
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _alignment_weights(
+    captured: dict[tuple[int, str], torch.Tensor],
+    heads: Sequence[tuple[int, int]],
+    num_heads: int,
+    frames: Sequence[int],
+) -> list[torch.Tensor]:
+    """Per batch item: the (tokens x frames) attention of the alignment heads, normalised."""
+    per_item: list[list[torch.Tensor]] = [[] for _ in frames]
+    for layer, head in heads:
+        q, k = captured[(layer, "q_proj")], captured[(layer, "k_proj")]
+        head_dim = q.shape[-1] // num_heads
+        q_h = q[..., head * head_dim : (head + 1) * head_dim].float()
+        k_h = k[..., head * head_dim : (head + 1) * head_dim].float()
+        for i, n_frames in enumerate(frames):
+            scores = (q_h[i] @ k_h[i, :n_frames].T) * head_dim**-0.5
+            per_item[i].append(scores.softmax(dim=-1))
+    result = []
+    for weights in per_item:
+        stacked = torch.stack(weights)  # heads x tokens x frames
+        std, mean = torch.std_mean(stacked, dim=-2, keepdim=True, unbiased=False)
+        stacked = _median_filter((stacked - mean) / (std + 1e-9), MEDIAN_FILTER_WIDTH)
+        result.append(stacked.mean(dim=0))
+    return result
+
+
+def _median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
+    pad = width // 2
+    if x.shape[-1] <= pad:
+        return x
+    padded = torch.nn.functional.pad(x[None], (pad, pad), mode="reflect")[0]
+    return padded.unfold(-1, width, 1).median(dim=-1).values
+
+
+def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Monotonic alignment path through ``cost`` (rows: tokens, columns: frames).
+
+    Cells on one anti-diagonal depend only on the two before it, so each diagonal is
+    computed as one vector operation: O(rows + columns) Python steps, not rows x columns.
+    """
+    n, m = cost.shape
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0.0
+    # 0: diagonal step, 1: from the row above (next token, same frame), 2: from the left.
+    trace = np.zeros((n + 1, m + 1), dtype=np.int8)
+    for diagonal in range(2, n + m + 1):
+        i = np.arange(max(1, diagonal - m), min(n, diagonal - 1) + 1)
+        j = diagonal - i
+        options = np.stack([acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1]])
+        choice = options.argmin(axis=0)
+        acc[i, j] = cost[i - 1, j - 1] + options[choice, np.arange(len(i))]
+        trace[i, j] = choice
+    i, j = n, m
+    path: list[tuple[int, int]] = []
+    while i > 0 and j > 0:
+        path.append((i - 1, j - 1))
+        step = trace[i, j]
+        if step == 0:
+            i, j = i - 1, j - 1
+        elif step == 1:
+            i -= 1
+        else:
+            j -= 1
+    path.reverse()
+    rows, cols = np.array(path).T if path else (np.zeros(0, int), np.zeros(0, int))
+    return rows, cols
+
+
+def token_pass(
+    model,  # type: ignore[no-untyped-def]
+    encoder_states: torch.Tensor,
+    sot_sequences: Sequence[list[int]],
+    text_tokens: Sequence[list[int]],
+    special: SpecialTokens,
+    alignment_heads: Sequence[tuple[int, int]] | None,
+    content_frames: Sequence[int],
+) -> list[TokenPass]:
+    """One batched teacher-forced pass: token log-probs, no-speech prob and token times."""
+    inputs = [
+        [*sot, special.no_timestamps, *tokens, special.eot]
+        for sot, tokens in zip(sot_sequences, text_tokens, strict=True)
+    ]
+    width = max(len(x) for x in inputs)
+    ids = torch.full((len(inputs), width), special.eot, dtype=torch.long)
+    for row, x in enumerate(inputs):
+        ids[row, : len(x)] = torch.tensor(x)
+    ids = ids.to(encoder_states.device)
+    heads = list(alignment_heads or [])
+    with torch.inference_mode(), _record_cross_attention(model, heads) as captured:
+        decoder = model.model.decoder
+        out = decoder(input_ids=ids, encoder_hidden_states=encoder_states, use_cache=False)
+        logits = model.proj_out(out.last_hidden_state).float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    frames = [max(1, min(f // 2, encoder_states.shape[1])) for f in content_frames]
+    weights = (
+        _alignment_weights(captured, heads, model.config.decoder_attention_heads, frames)
+        if heads
+        else None
+    )
+    results = []
+    for row, (sot, tokens) in enumerate(zip(sot_sequences, text_tokens, strict=True)):
+        first = len(sot) + 1  # position of <|notimestamps|>: it predicts the first text token
+        targets = [*tokens, special.eot]
+        positions = torch.arange(first, first + len(targets), device=logprobs.device)
+        token_lp = logprobs[row, positions, torch.tensor(targets, device=logprobs.device)]
+        no_speech = 0.0
+        if special.no_speech is not None:
+            no_speech = float(logprobs[row, 0, special.no_speech].exp())
+        times = None
+        if weights is not None and tokens:
+            matrix = weights[row][first : first + len(targets)]
+            rows, cols = dtw(-matrix.double().cpu().numpy())
+            jumps = np.pad(np.diff(rows), (1, 0), constant_values=1).astype(bool)
+            jump_times = cols[jumps] * SECONDS_PER_FRAME
+            # jump_times[k] is when token k starts; a token ends when the next one starts.
+            starts = jump_times[: len(targets)]
+            ends = np.append(jump_times[1 : len(targets)], frames[row] * SECONDS_PER_FRAME)
+            times = np.stack([starts, ends[: len(starts)]], axis=1)
+        results.append(TokenPass(token_lp.cpu().numpy(), no_speech, times))
+    return results
+
+
+@dataclass(frozen=True)
+class WordSpan:
+    """A word as a run of tokens, before it is placed in time."""
+
+    text: str
+    tokens: list[int]
+    token_indices: list[int]  # positions in the window's text token list
+
+
+def split_words(tokens: Sequence[int], decode, language: str | None) -> list[WordSpan]:  # type: ignore[no-untyped-def]
+    """Group text tokens into words, keeping multi-byte characters whole."""
+    units: list[WordSpan] = []
+    current: list[int] = []
+    current_idx: list[int] = []
+    full = decode(list(tokens))
+    offset = 0
+    for index, token in enumerate(tokens):
+        current.append(token)
+        current_idx.append(index)
+        text = decode(current)
+        # A byte-level token may end mid-character; wait until the character is complete.
+        if "\ufffd" not in text or full[offset + text.index("\ufffd")] == "\ufffd":
+            units.append(WordSpan(text, current, current_idx))
+            offset += len(text)
+            current, current_idx = [], []
+    if language not in NO_SPACE_LANGUAGES:
+        units = _join_subwords(units)
+    return _merge_punctuation(units)
+
+
+def _concat(a: WordSpan, b: WordSpan) -> WordSpan:
+    return WordSpan(a.text + b.text, a.tokens + b.tokens, a.token_indices + b.token_indices)
+
+
+def _join_subwords(units: list[WordSpan]) -> list[WordSpan]:
+    """A word starts at a leading space; punctuation stands alone until merged below."""
+    words: list[WordSpan] = []
+    for unit in units:
+        if not words or unit.text.startswith(" ") or _is_punctuation(unit.text.strip()):
+            words.append(unit)
+        else:
+            words[-1] = _concat(words[-1], unit)
+    return words
+
+
+def _is_punctuation(text: str) -> bool:
+    return bool(text) and all(c in PREPEND_PUNCTUATION + APPEND_PUNCTUATION for c in text)
+
+
+def _merge_punctuation(words: list[WordSpan]) -> list[WordSpan]:
+    """Opening punctuation joins the next word, closing punctuation the previous one."""
+    merged: list[WordSpan] = []
+    for word in words:
+        stripped = word.text.strip()
+        closes = stripped and all(c in APPEND_PUNCTUATION for c in stripped)
+        # A quote after a space opens the next word; one right after a word closes it.
+        if merged and closes and not (word.text.startswith(" ") and _opens(word)):
+            merged[-1] = _concat(merged[-1], WordSpan(stripped, word.tokens, word.token_indices))
+            continue
+        if merged and _opens(merged[-1]):
+            opener = merged.pop()
+            lead = " " if opener.text.startswith(" ") else ""
+            word = WordSpan(
+                lead + opener.text.strip() + word.text.lstrip(),
+                opener.tokens + word.tokens,
+                opener.token_indices + word.token_indices,
+            )
+        merged.append(word)
+    return merged
+
+
+def _opens(word: WordSpan) -> bool:
+    stripped = word.text.strip()
+    return bool(stripped) and all(c in PREPEND_PUNCTUATION for c in stripped)
+
+
+def word_confidence(logprobs: np.ndarray) -> float:
+    """Geometric mean of the token probabilities: a word is as sure as its tokens together."""
+    if logprobs.size == 0:
+        return 0.0
+    return float(min(1.0, max(0.0, math.exp(float(np.mean(logprobs))))))

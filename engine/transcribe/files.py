@@ -1,0 +1,33 @@
+"""Transcribe one file into a ``Transcript``, reporting progress as audio time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from voxtune.engine.audio import decode_audio
+from voxtune.engine.transcribe.transcriber import Transcriber
+from voxtune.engine.types import Segment, Transcript, TranscriptionOptions
+
+ProgressCallback = Callable[[Segment, float], None]  # (segment just decoded, audio duration)
+
+
+def transcribe_file(
+    path: str | Path,
+    transcriber: Transcriber,
+    options: TranscriptionOptions,
+    on_segment: ProgressCallback | None = None,
+) -> Transcript:
+    audio = decode_audio(path)
+    segments, info = transcriber.transcribe(audio, options)
+    collected = []
+    for segment in segments:
+        collected.append(segment)
+        if on_segment is not None:
+            on_segment(segment, info.duration)
+    return Transcript(
+        segments=tuple(collected),
+        language=info.language,
+        duration=info.duration,
+        model=info.model,
+    )

@@ -1,0 +1,359 @@
+"""Decode windows of at most 30 s: generate, fall back on loops, time and score each word.
+
+A window is what Whisper hears at once. This module turns a batch of windows into segments
+with absolute times; the long-form loop (``transcriber.py``) and the live transcriber decide
+which windows to decode.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from transformers.modeling_outputs import BaseModelOutput
+
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.alignment import (
+    TokenPass,
+    split_words,
+    token_pass,
+    word_confidence,
+)
+from voxtune.engine.transcribe.tokens import special_tokens
+from voxtune.engine.types import Segment, TranscriptionOptions, Word
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 30.0
+WINDOW_SAMPLES = int(SAMPLE_RATE * WINDOW_SECONDS)
+SAMPLES_PER_FEATURE = 160  # hop length of the log-mel spectrogram
+MAX_PROMPT_TOKENS = 220  # half the decoder's 448 positions, less the start sequence
+MAX_NEW_TOKENS = 224
+
+
+@dataclass
+class WindowRequest:
+    audio: np.ndarray  # 16 kHz mono float32, at most 30 s
+    offset: float  # absolute time of audio[0], seconds
+    language: str | None = None  # None: detect (multilingual models)
+    prompt_tokens: list[int] = field(default_factory=list)  # earlier text, for conditioning
+
+
+@dataclass
+class WindowResult:
+    segments: list[Segment]
+    consumed: float  # seconds of the window accounted for: where the next window starts
+    text_tokens: list[int]
+    temperature: float
+    language: str | None
+    language_probability: float
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+class WindowDecoder:
+    """Decodes batches of windows with one loaded Whisper model."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.tokenizer = loaded.processor.tokenizer
+        self.feature_extractor = loaded.processor.feature_extractor
+        self.special = special_tokens(self.tokenizer)
+        heads = getattr(self.model.generation_config, "alignment_heads", None) or []
+        self.alignment_heads = [(int(layer), int(head)) for layer, head in heads]
+        self._decode_cache: dict[tuple[int, ...], str] = {}
+
+    # -- pieces ---------------------------------------------------------------------------
+    def decode_text(self, tokens: Sequence[int]) -> str:
+        key = tuple(tokens)
+        text = self._decode_cache.get(key)
+        if text is None:
+            text = self.tokenizer.decode(list(tokens), skip_special_tokens=False)
+            if len(self._decode_cache) < 100_000:
+                self._decode_cache[key] = text
+        return text
+
+    def encode(self, audios: Sequence[np.ndarray]) -> torch.Tensor:
+        features = self.feature_extractor(
+            [a[:WINDOW_SAMPLES] for a in audios],
+            sampling_rate=SAMPLE_RATE,
+            return_tensors="pt",
+        ).input_features
+        features = features.to(self.loaded.device, self.loaded.dtype)
+        with torch.inference_mode():
+            return self.model.model.encoder(features).last_hidden_state
+
+    def detect_language(self, encoder_states: torch.Tensor) -> list[tuple[str, float]]:
+        if not self.special.multilingual:
+            return [("en", 1.0)] * encoder_states.shape[0]
+        codes = list(self.special.language_ids)
+        ids = torch.tensor([self.special.language_ids[c] for c in codes])
+        sot = torch.full((encoder_states.shape[0], 1), self.special.sot, dtype=torch.long)
+        with torch.inference_mode():
+            out = self.model.model.decoder(
+                input_ids=sot.to(encoder_states.device), encoder_hidden_states=encoder_states
+            )
+            logits = self.model.proj_out(out.last_hidden_state[:, -1]).float()
+        probs = logits[:, ids.to(logits.device)].softmax(dim=-1)
+        best = probs.argmax(dim=-1)
+        return [(codes[int(b)], float(probs[i, b])) for i, b in enumerate(best)]
+
+    # -- the window loop ------------------------------------------------------------------
+    def decode(
+        self, requests: Sequence[WindowRequest], options: TranscriptionOptions
+    ) -> list[WindowResult]:
+        if not requests:
+            return []
+        states = self.encode([r.audio for r in requests])
+        languages: list[tuple[str | None, float]] = [(r.language, 1.0) for r in requests]
+        if self.special.multilingual:
+            undetected = [i for i, r in enumerate(requests) if r.language is None]
+            if undetected:
+                found = self.detect_language(states[undetected])
+                for i, result in zip(undetected, found, strict=True):
+                    languages[i] = result
+        else:
+            languages = [("en", 1.0)] * len(requests)
+
+        results: list[WindowResult | None] = [None] * len(requests)
+        pending = list(range(len(requests)))
+        temperatures = options.temperatures or (0.0,)
+        for attempt, temperature in enumerate(temperatures):
+            last_attempt = attempt == len(temperatures) - 1
+            generated = self._generate(
+                states[pending], [requests[i] for i in pending],
+                [languages[i][0] for i in pending], options, temperature,
+            )  # fmt: skip
+            passes = self._token_pass(
+                states[pending], [requests[i] for i in pending],
+                [languages[i][0] for i in pending], generated, options.task,
+            )  # fmt: skip
+            still_pending = []
+            for i, tokens, scored in zip(pending, generated, passes, strict=True):
+                text = self.decode_text([t for t in tokens if self.special.is_text(t)])
+                silent = self._is_silent(scored, options)
+                needs_fallback = not silent and (
+                    (
+                        options.compression_ratio_threshold is not None
+                        and compression_ratio(text) > options.compression_ratio_threshold
+                    )
+                    or (
+                        options.log_prob_threshold is not None
+                        and scored.avg_logprob < options.log_prob_threshold
+                    )
+                )
+                if needs_fallback and not last_attempt:
+                    still_pending.append(i)
+                    continue
+                language, probability = languages[i]
+                results[i] = self._result(
+                    requests[i], tokens, scored, temperature, language, probability, silent
+                )
+            pending = still_pending
+            if not pending:
+                break
+        return [r for r in results if r is not None]
+
+    def _is_silent(self, scored: TokenPass, options: TranscriptionOptions) -> bool:
+        if (
+            options.no_speech_threshold is None
+            or scored.no_speech_prob <= options.no_speech_threshold
+        ):
+            return False
+        return options.log_prob_threshold is None or scored.avg_logprob < options.log_prob_threshold
+
+    def _generate(
+        self,
+        states: torch.Tensor,
+        requests: Sequence[WindowRequest],
+        languages: Sequence[str | None],
+        options: TranscriptionOptions,
+        temperature: float,
+    ) -> list[list[int]]:
+        kwargs: dict = {
+            "encoder_outputs": BaseModelOutput(last_hidden_state=states),
+            "return_timestamps": True,
+            "max_new_tokens": MAX_NEW_TOKENS,
+        }
+        if self.special.multilingual:
+            kwargs["language"] = list(languages)
+            kwargs["task"] = options.task
+        if temperature > 0:
+            kwargs.update(do_sample=True, temperature=temperature, num_beams=1, top_k=0)
+        else:
+            kwargs.update(do_sample=False, num_beams=options.beam_size)
+        prompts = {tuple(r.prompt_tokens[-MAX_PROMPT_TOKENS:]) for r in requests}
+        # generate() takes one prompt for the whole batch: callers batch windows that share one.
+        prompt = next(iter(prompts)) if len(prompts) == 1 else ()
+        if prompt and self.special.sot_prev is not None:
+            kwargs["prompt_ids"] = torch.tensor([self.special.sot_prev, *prompt])
+        with torch.inference_mode():
+            sequences = self.model.generate(**kwargs)
+        if not isinstance(sequences, torch.Tensor):
+            sequences = sequences["sequences"]
+        return [self._strip_prefix(row.tolist()) for row in sequences]
+
+    def _strip_prefix(self, row: list[int]) -> list[int]:
+        """Keep what the model wrote: drop any prompt and start sequence, stop at the end."""
+        special = self.special
+        if special.sot in row:
+            start = len(row) - row[::-1].index(special.sot)
+            while start < len(row) and special.eot < row[start] < special.timestamp_begin:
+                start += 1  # language, task and similar start tokens
+            row = row[start:]
+        if special.eot in row:
+            row = row[: row.index(special.eot)]
+        return row
+
+    def _token_pass(
+        self,
+        states: torch.Tensor,
+        requests: Sequence[WindowRequest],
+        languages: Sequence[str | None],
+        generated: Sequence[list[int]],
+        task: str,
+    ) -> list[TokenPass]:
+        return token_pass(
+            self.model,
+            states,
+            [self.special.sot_sequence(lang, task) for lang in languages],
+            [[t for t in tokens if self.special.is_text(t)] for tokens in generated],
+            self.special,
+            self.alignment_heads,
+            [min(len(r.audio), WINDOW_SAMPLES) // SAMPLES_PER_FEATURE for r in requests],
+        )
+
+    # -- from tokens to segments ----------------------------------------------------------
+    def _result(
+        self,
+        request: WindowRequest,
+        tokens: list[int],
+        scored: TokenPass,
+        temperature: float,
+        language: str | None,
+        probability: float,
+        silent: bool,
+    ) -> WindowResult:
+        window = min(len(request.audio), WINDOW_SAMPLES) / SAMPLE_RATE
+        text_tokens = [t for t in tokens if self.special.is_text(t)]
+        if silent or not text_tokens:
+            return WindowResult([], window, [], temperature, language, probability)
+        pieces, consumed = self._split_at_timestamps(tokens, window)
+        words = self._words(text_tokens, scored, language, request.offset, window)
+        segments: list[Segment] = []
+        position = 0  # index into text_tokens
+        word_index = 0
+        for start, end, piece in pieces:
+            last = position + len(piece)
+            position = last
+            piece_words: list[Word] = []
+            while word_index < len(words) and words[word_index][0] < last:
+                piece_words.append(words[word_index][1])
+                word_index += 1
+            text = self.decode_text(piece)
+            if not text.strip():
+                continue
+            seg_start, seg_end = request.offset + start, request.offset + end
+            if piece_words:
+                seg_start, seg_end = piece_words[0].start, piece_words[-1].end
+            segments.append(
+                Segment(
+                    start=round(seg_start, 3),
+                    end=round(max(seg_end, seg_start), 3),
+                    text=text,
+                    words=tuple(piece_words),
+                    language=language,
+                    avg_logprob=scored.avg_logprob,
+                    no_speech_prob=scored.no_speech_prob,
+                    compression_ratio=compression_ratio(text),
+                    temperature=temperature,
+                )
+            )
+        if segments and consumed < window and segments[-1].words:
+            # The last segment is unfinished: resume after its last word, not its timestamp.
+            consumed = max(consumed, segments[-1].end - request.offset)
+        if consumed <= 0.0:
+            consumed = window
+        return WindowResult(segments, consumed, text_tokens, temperature, language, probability)
+
+    def _split_at_timestamps(
+        self, tokens: list[int], window: float
+    ) -> tuple[list[tuple[float, float, list[int]]], float]:
+        """Segments between timestamp tokens, and how far into the window decoding got."""
+        special = self.special
+
+        def seconds(token: int) -> float:
+            return min(window, (token - special.timestamp_begin) * 0.02)
+
+        is_ts = [special.is_timestamp(t) for t in tokens]
+        single_ending = len(tokens) >= 2 and is_ts[-2:] == [False, True]
+        boundaries = [i + 1 for i in range(len(tokens) - 1) if is_ts[i] and is_ts[i + 1]]
+        pieces: list[tuple[float, float, list[int]]] = []
+        if boundaries:
+            slices = boundaries + ([len(tokens)] if single_ending else [])
+            last = 0
+            for cut in slices:
+                chunk = tokens[last:cut]
+                text = [t for t in chunk if special.is_text(t)]
+                stamps = [t for t in chunk if special.is_timestamp(t)]
+                if text and stamps:
+                    pieces.append((seconds(stamps[0]), seconds(stamps[-1]), text))
+                elif text:
+                    pieces.append((0.0, window, text))
+                last = cut
+            trailing = [t for t in tokens[last:] if special.is_text(t)]
+            if trailing:  # text after the last closed segment, with no closing stamp
+                stamps = [t for t in tokens[last:] if special.is_timestamp(t)]
+                pieces.append((seconds(stamps[0]) if stamps else 0.0, window, trailing))
+                return pieces, window
+            consumed = window if single_ending else seconds(tokens[boundaries[-1] - 1])
+            return pieces, consumed
+        stamps = [t for t in tokens if special.is_timestamp(t)]
+        end = window
+        if stamps and stamps[-1] != special.timestamp_begin:
+            end = seconds(stamps[-1])
+        start = seconds(stamps[0]) if stamps and len(stamps) > 1 else 0.0
+        return [(start, end, [t for t in tokens if special.is_text(t)])], window
+
+    def _words(
+        self,
+        text_tokens: list[int],
+        scored: TokenPass,
+        language: str | None,
+        offset: float,
+        window: float,
+    ) -> list[tuple[int, Word]]:
+        """(index of the word's first token, Word) for each word of the window."""
+        spans = split_words(text_tokens, self.decode_text, language)
+        words: list[tuple[int, Word]] = []
+        previous_end = 0.0
+        for span in spans:
+            if not span.text.strip():
+                continue
+            logprobs = scored.token_logprobs[span.token_indices]
+            if scored.token_times is not None:
+                start = float(scored.token_times[span.token_indices[0], 0])
+                end = float(scored.token_times[span.token_indices[-1], 1])
+            else:
+                start = end = previous_end
+            start = min(max(start, previous_end), window)
+            end = min(max(end, start), window)
+            previous_end = end
+            words.append(
+                (
+                    span.token_indices[0],
+                    Word(
+                        text=span.text,
+                        start=round(offset + start, 3),
+                        end=round(offset + end, 3),
+                        confidence=round(word_confidence(logprobs), 4),
+                    ),
+                )
+            )
+        return words

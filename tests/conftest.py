@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated Voxtune home, the real speech in ../shared/data."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("VOXTUNE_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+@dataclass(frozen=True)
+class Utterance:
+    path: Path
+    language: str
+    reference: str
+
+
+def read_manifest(name: str) -> list[Utterance]:
+    with open(DATA_DIR / name, newline="", encoding="utf-8") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return [Utterance(DATA_DIR / r["path"], r["language"], r["reference"]) for r in rows]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def voxtune_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Voxtune home for the session, so the embedded model is imported once."""
+    home = tmp_path_factory.mktemp("voxtune-home")
+    os.environ["VOXTUNE_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "dev.tsv").is_file():
+        pytest.fail(f"real speech not found at {DATA_DIR} (set VOXTUNE_TEST_DATA)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def dev_set(data_dir: Path) -> list[Utterance]:
+    return read_manifest("dev.tsv")
+
+
+@pytest.fixture(scope="session")
+def ivr_set(data_dir: Path) -> list[Utterance]:
+    return read_manifest("ivr.tsv")
+
+
+@pytest.fixture(scope="session")
+def english_dev(dev_set: list[Utterance]) -> list[Utterance]:
+    return [u for u in dev_set if u.language == "en"]
