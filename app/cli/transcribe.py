@@ -37,14 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from voxtune.engine.audio import probe
-    from voxtune.engine.subtitles import FORMATS, write_outputs
+    from voxtune.engine.subtitles import checked_formats, write_outputs
     from voxtune.engine.transcribe import transcribe_file
 
-    unknown = [f for f in args.format if f not in FORMATS]
-    if unknown:
-        raise VoxtuneError(
-            f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})"
-        )
+    args.format = checked_formats(args.format)
     options = decoding_options(args)
     transcriber = load_transcriber(args)
     failed = 0

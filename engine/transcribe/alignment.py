@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from voxtune.engine.transcribe.tokens import NO_SPACE_LANGUAGES, SpecialTokens
+from voxtune.engine.types import Word
 
 SECONDS_PER_FRAME = 0.02  # one encoder position
 MEDIAN_FILTER_WIDTH = 7
@@ -92,7 +93,7 @@ def _median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
     pad = width // 2
     if x.shape[-1] <= pad:
         return x
-    padded = torch.nn.functional.pad(x[None], (pad, pad), mode="reflect")[0]
+    padded = torch.nn.functional.pad(x, (pad, pad), mode="reflect")
     return padded.unfold(-1, width, 1).median(dim=-1).values
 
 
@@ -163,7 +164,7 @@ def token_pass(
     )
     results = []
     for row, (sot, tokens) in enumerate(zip(sot_sequences, text_tokens, strict=True)):
-        first = len(sot) + 1  # position of <|notimestamps|>: it predicts the first text token
+        first = len(sot)  # position of <|notimestamps|>: it predicts the first text token
         targets = [*tokens, special.eot]
         positions = torch.arange(first, first + len(targets), device=logprobs.device)
         token_lp = logprobs[row, positions, torch.tensor(targets, device=logprobs.device)]
@@ -234,24 +235,30 @@ def _is_punctuation(text: str) -> bool:
 
 
 def _merge_punctuation(words: list[WordSpan]) -> list[WordSpan]:
-    """Opening punctuation joins the next word, closing punctuation the previous one."""
+    """Closing punctuation joins the previous word, opening punctuation the next one.
+
+    Text is never moved across a space, so the words still join into the segment's text.
+    """
     merged: list[WordSpan] = []
+    pending: WordSpan | None = None  # an opening mark waiting for its word
     for word in words:
+        if pending is not None:
+            if word.text.startswith(" "):
+                merged.append(pending)  # "( hello": the mark stands alone
+            else:
+                word = _concat(pending, word)
+            pending = None
         stripped = word.text.strip()
-        closes = stripped and all(c in APPEND_PUNCTUATION for c in stripped)
-        # A quote after a space opens the next word; one right after a word closes it.
-        if merged and closes and not (word.text.startswith(" ") and _opens(word)):
-            merged[-1] = _concat(merged[-1], WordSpan(stripped, word.tokens, word.token_indices))
-            continue
-        if merged and _opens(merged[-1]):
-            opener = merged.pop()
-            lead = " " if opener.text.startswith(" ") else ""
-            word = WordSpan(
-                lead + opener.text.strip() + word.text.lstrip(),
-                opener.tokens + word.tokens,
-                opener.token_indices + word.token_indices,
-            )
-        merged.append(word)
+        glued = bool(merged) and not word.text.startswith(" ")
+        closes = bool(stripped) and all(c in APPEND_PUNCTUATION for c in stripped)
+        if glued and (closes or _opens(word)):
+            merged[-1] = _concat(merged[-1], word)
+        elif _opens(word):
+            pending = word
+        else:
+            merged.append(word)
+    if pending is not None:
+        merged.append(pending)
     return merged
 
 
@@ -265,3 +272,31 @@ def word_confidence(logprobs: np.ndarray) -> float:
     if logprobs.size == 0:
         return 0.0
     return float(min(1.0, max(0.0, math.exp(float(np.mean(logprobs))))))
+
+
+SENTENCE_END = ".。!！?？"
+
+
+def trim_long_boundary_words(words: list[Word]) -> list[Word]:
+    """Keep the words at the edges of a segment from swallowing the silence around them.
+
+    DTW stretches the first and last word of a segment, and words beside a full stop, over
+    any pause there (the end-of-text token has no sound to align with). Like openai-whisper,
+    such a word may last at most twice the median word of the segment (itself capped at
+    0.7 s); inner words are left as aligned.
+    """
+    durations = [w.end - w.start for w in words if w.end > w.start]
+    if not durations:
+        return words
+    longest = 2 * min(0.7, float(np.median(durations)))
+    trimmed = list(words)
+    for i, word in enumerate(trimmed):
+        if word.end - word.start <= longest:
+            continue
+        ends_sentence = word.text.strip()[-1:] in SENTENCE_END
+        after_sentence = i > 0 and trimmed[i - 1].text.strip()[-1:] in SENTENCE_END
+        if i == len(trimmed) - 1 or ends_sentence:
+            trimmed[i] = replace(word, end=round(word.start + longest, 3))
+        elif i == 0 or after_sentence:
+            trimmed[i] = replace(word, start=round(word.end - longest, 3))
+    return trimmed

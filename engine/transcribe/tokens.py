@@ -42,7 +42,8 @@ class SpecialTokens:
         return ids
 
 
-def special_tokens(tokenizer) -> SpecialTokens:  # type: ignore[no-untyped-def]
+def special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:  # type: ignore[no-untyped-def]
+    """English-only vocabularies hold the language tokens too, unused: ``multilingual`` says."""
     vocab = tokenizer.get_vocab()
 
     def find(*names: str) -> int | None:
@@ -59,7 +60,9 @@ def special_tokens(tokenizer) -> SpecialTokens:  # type: ignore[no-untyped-def]
 
     from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
-    language_ids = {code: vocab[f"<|{code}|>"] for code in LANGUAGES if f"<|{code}|>" in vocab}
+    language_ids = {}
+    if multilingual:
+        language_ids = {c: vocab[f"<|{c}|>"] for c in LANGUAGES if f"<|{c}|>" in vocab}
     return SpecialTokens(
         eot=need("<|endoftext|>"),
         sot=need("<|startoftranscript|>"),

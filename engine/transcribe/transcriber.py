@@ -110,7 +110,7 @@ class Transcriber:
                 if result.temperature > PROMPT_RESET_TEMPERATURE:
                     prompt = []
                 else:
-                    prompt = (prompt + result.text_tokens)[-MAX_PROMPT_TOKENS:]
+                    prompt = (prompt + result.prompt_tokens)[-MAX_PROMPT_TOKENS:]
                 seek += max(result.consumed, MIN_WINDOW_SECONDS)
 
     def transcribe_batch(

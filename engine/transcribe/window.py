@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from transformers.modeling_outputs import BaseModelOutput
 
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.transcribe.alignment import (
     TokenPass,
     split_words,
     token_pass,
+    trim_long_boundary_words,
     word_confidence,
 )
+from voxtune.engine.transcribe.decoding import Decoder, DecodeSettings, TokenRules
 from voxtune.engine.transcribe.tokens import special_tokens
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
@@ -45,7 +46,8 @@ class WindowRequest:
 class WindowResult:
     segments: list[Segment]
     consumed: float  # seconds of the window accounted for: where the next window starts
-    text_tokens: list[int]
+    # What the model wrote, timestamps included: the next window's prompt, as in openai-whisper.
+    prompt_tokens: list[int]
     temperature: float
     language: str | None
     language_probability: float
@@ -64,10 +66,22 @@ class WindowDecoder:
         self.model = loaded.model
         self.tokenizer = loaded.processor.tokenizer
         self.feature_extractor = loaded.processor.feature_extractor
-        self.special = special_tokens(self.tokenizer)
+        multilingual = getattr(self.model.generation_config, "is_multilingual", None)
+        if multilingual is None:
+            multilingual = loaded.info.multilingual
+        self.special = special_tokens(self.tokenizer, bool(multilingual))
         heads = getattr(self.model.generation_config, "alignment_heads", None) or []
         self.alignment_heads = [(int(layer), int(head)) for layer, head in heads]
         self._decode_cache: dict[tuple[int, ...], str] = {}
+        generation = self.model.generation_config
+        rules = TokenRules(
+            self.special,
+            self.model.config.vocab_size,
+            getattr(generation, "suppress_tokens", None) or [],
+            getattr(generation, "begin_suppress_tokens", None) or [],
+            timestamps=True,
+        )
+        self.decoding = Decoder(self.model, self.special, rules)
 
     # -- pieces ---------------------------------------------------------------------------
     def decode_text(self, tokens: Sequence[int]) -> str:
@@ -176,40 +190,26 @@ class WindowDecoder:
         options: TranscriptionOptions,
         temperature: float,
     ) -> list[list[int]]:
-        kwargs: dict = {
-            "encoder_outputs": BaseModelOutput(last_hidden_state=states),
-            "return_timestamps": True,
-            "max_new_tokens": MAX_NEW_TOKENS,
-        }
-        if self.special.multilingual:
-            kwargs["language"] = list(languages)
-            kwargs["task"] = options.task
-        if temperature > 0:
-            kwargs.update(do_sample=True, temperature=temperature, num_beams=1, top_k=0)
-        else:
-            kwargs.update(do_sample=False, num_beams=options.beam_size)
-        prompts = {tuple(r.prompt_tokens[-MAX_PROMPT_TOKENS:]) for r in requests}
-        # generate() takes one prompt for the whole batch: callers batch windows that share one.
-        prompt = next(iter(prompts)) if len(prompts) == 1 else ()
-        if prompt and self.special.sot_prev is not None:
-            kwargs["prompt_ids"] = torch.tensor([self.special.sot_prev, *prompt])
-        with torch.inference_mode():
-            sequences = self.model.generate(**kwargs)
-        if not isinstance(sequences, torch.Tensor):
-            sequences = sequences["sequences"]
-        return [self._strip_prefix(row.tolist()) for row in sequences]
-
-    def _strip_prefix(self, row: list[int]) -> list[int]:
-        """Keep what the model wrote: drop any prompt and start sequence, stop at the end."""
-        special = self.special
-        if special.sot in row:
-            start = len(row) - row[::-1].index(special.sot)
-            while start < len(row) and special.eot < row[start] < special.timestamp_begin:
-                start += 1  # language, task and similar start tokens
-            row = row[start:]
-        if special.eot in row:
-            row = row[: row.index(special.eot)]
-        return row
+        """Decode each window; windows that share a decoder prefix run as one batch."""
+        settings = DecodeSettings(
+            beam_size=1 if temperature > 0 else options.beam_size,
+            temperature=temperature,
+            max_new_tokens=MAX_NEW_TOKENS,
+        )
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (request, language) in enumerate(zip(requests, languages, strict=True)):
+            prompt = request.prompt_tokens[-MAX_PROMPT_TOKENS:]
+            prefix = []
+            if prompt and self.special.sot_prev is not None:
+                prefix = [self.special.sot_prev, *prompt]
+            prefix += self.special.sot_sequence(language, options.task)
+            groups.setdefault(tuple(prefix), []).append(i)
+        results: list[list[int]] = [[] for _ in requests]
+        for prefix, rows in groups.items():
+            decoded = self.decoding.run(states[rows], prefix, settings)
+            for row, tokens in zip(rows, decoded, strict=True):
+                results[row] = tokens
+        return results
 
     def _token_pass(
         self,
@@ -245,22 +245,19 @@ class WindowDecoder:
         if silent or not text_tokens:
             return WindowResult([], window, [], temperature, language, probability)
         pieces, consumed = self._split_at_timestamps(tokens, window)
-        words = self._words(text_tokens, scored, language, request.offset, window)
         segments: list[Segment] = []
-        position = 0  # index into text_tokens
-        word_index = 0
+        position = 0  # index of the piece's first token in text_tokens
         for start, end, piece in pieces:
-            last = position + len(piece)
-            position = last
-            piece_words: list[Word] = []
-            while word_index < len(words) and words[word_index][0] < last:
-                piece_words.append(words[word_index][1])
-                word_index += 1
+            first, position = position, position + len(piece)
             text = self.decode_text(piece)
             if not text.strip():
                 continue
+            # Words never straddle two segments: split each segment's tokens on its own.
+            floor = segments[-1].end - request.offset if segments else 0.0
+            piece_words = self._words(piece, first, scored, language, request.offset, window, floor)
             seg_start, seg_end = request.offset + start, request.offset + end
             if piece_words:
+                piece_words = trim_long_boundary_words(piece_words)
                 seg_start, seg_end = piece_words[0].start, piece_words[-1].end
             segments.append(
                 Segment(
@@ -280,7 +277,7 @@ class WindowDecoder:
             consumed = max(consumed, segments[-1].end - request.offset)
         if consumed <= 0.0:
             consumed = window
-        return WindowResult(segments, consumed, text_tokens, temperature, language, probability)
+        return WindowResult(segments, consumed, tokens, temperature, language, probability)
 
     def _split_at_timestamps(
         self, tokens: list[int], window: float
@@ -323,37 +320,37 @@ class WindowDecoder:
 
     def _words(
         self,
-        text_tokens: list[int],
+        piece: list[int],
+        first: int,
         scored: TokenPass,
         language: str | None,
         offset: float,
         window: float,
-    ) -> list[tuple[int, Word]]:
-        """(index of the word's first token, Word) for each word of the window."""
-        spans = split_words(text_tokens, self.decode_text, language)
-        words: list[tuple[int, Word]] = []
-        previous_end = 0.0
+        floor: float,
+    ) -> list[Word]:
+        """The piece's words; ``first`` is the index of its first token in the window."""
+        spans = split_words(piece, self.decode_text, language)
+        words: list[Word] = []
+        previous_end = floor  # no word starts before the previous segment ended
         for span in spans:
             if not span.text.strip():
                 continue
-            logprobs = scored.token_logprobs[span.token_indices]
+            indices = [first + i for i in span.token_indices]
+            logprobs = scored.token_logprobs[indices]
             if scored.token_times is not None:
-                start = float(scored.token_times[span.token_indices[0], 0])
-                end = float(scored.token_times[span.token_indices[-1], 1])
+                start = float(scored.token_times[indices[0], 0])
+                end = float(scored.token_times[indices[-1], 1])
             else:
                 start = end = previous_end
             start = min(max(start, previous_end), window)
             end = min(max(end, start), window)
             previous_end = end
             words.append(
-                (
-                    span.token_indices[0],
-                    Word(
-                        text=span.text,
-                        start=round(offset + start, 3),
-                        end=round(offset + end, 3),
-                        confidence=round(word_confidence(logprobs), 4),
-                    ),
+                Word(
+                    text=span.text,
+                    start=round(offset + start, 3),
+                    end=round(offset + end, 3),
+                    confidence=round(word_confidence(logprobs), 4),
                 )
             )
         return words
