@@ -1,0 +1,71 @@
+"""Load a resolved Whisper into memory with transformers, once per (model, device, dtype)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voxtune.engine.errors import ModelError
+from voxtune.engine.models.info import DEFAULT_MODEL, LoadedModel, ModelInfo
+from voxtune.engine.models.registry import resolve_model
+
+if TYPE_CHECKING:
+    import torch
+
+DTYPES = ("float32", "float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
+# The CLI and the engine ask for the same model again and again; keep what was loaded.
+_cache: dict[tuple[str, str, str], LoadedModel] = {}
+
+
+def load_model(
+    name_or_path: str = DEFAULT_MODEL, device: str = "cpu", dtype: str = "float32"
+) -> LoadedModel:
+    """The model ready for ``generate``: eval mode, on ``device``, weights in ``dtype``."""
+    if dtype not in DTYPES:
+        raise ModelError(f"{dtype!r}: unsupported dtype (choose from {', '.join(DTYPES)})")
+    if device.split(":")[0] not in DEVICES:
+        raise ModelError(f"{device!r}: unsupported device (choose cpu or cuda)")
+    info = resolve_model(name_or_path)
+    key = (str(info.location), device, dtype)
+    if key not in _cache:
+        _cache[key] = _load(info, device, dtype)
+    return _cache[key]
+
+
+def clear_model_cache() -> None:
+    """Forget loaded models (tests, or after a model folder was replaced)."""
+    _cache.clear()
+
+
+def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
+    import torch
+    from safetensors import SafetensorError
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    if info.family != "whisper":
+        raise ModelError(f"{info.location}: a {info.family} model; only Whisper loads here")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"{info.name}: device {device} requested but no CUDA GPU is available")
+    torch_dtype: torch.dtype = getattr(torch, dtype)
+    try:
+        processor = WhisperProcessor.from_pretrained(str(info.location))
+        model, loading = WhisperForConditionalGeneration.from_pretrained(
+            str(info.location), dtype=torch_dtype, use_safetensors=True, output_loading_info=True
+        )
+    except torch.OutOfMemoryError as exc:
+        raise ModelError(f"{info.location}: does not fit in memory") from exc
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{info.location}: cannot load the model ({first_line})") from exc
+    # transformers only warns about missing weights and fills them with noise; refuse instead.
+    missing = [k for k in loading.get("missing_keys", ()) if k != "proj_out.weight"]
+    if missing:
+        raise ModelError(f"{info.location}: incomplete weights (missing {sorted(missing)[0]})")
+    try:
+        model = model.to(device)
+    except torch.OutOfMemoryError as exc:
+        raise ModelError(f"{info.location}: does not fit in {device} memory") from exc
+    model.eval()
+    return LoadedModel(
+        info=info, model=model, processor=processor, device=device, dtype=torch_dtype
+    )

@@ -1,0 +1,208 @@
+"""Find a model by name or path: built-ins, earlier imports, local folders, Hub ids.
+
+Resolving may import (a built-in on first use, a CTranslate2 folder given by path) but never
+loads weights into memory for inference; ``loader.load_model`` does that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from voxtune.app.paths import models_dir
+from voxtune.engine.errors import ModelError
+from voxtune.engine.models.builtin import BUILTIN_MODELS
+from voxtune.engine.models.ct2_source import CT2Source
+from voxtune.engine.models.info import ModelInfo
+from voxtune.engine.models.manifest import (
+    WEIGHTS,
+    Manifest,
+    directory_size,
+    manifest_info,
+    read_manifest,
+    verify_weights,
+)
+from voxtune.engine.models.whisper_tokenizer_files import (
+    MULTILINGUAL_VOCAB_SIZE,
+    read_vocabulary,
+    vocabulary_languages,
+)
+
+LOCAL_SOURCE = "local"
+IMPORTED_SOURCE = "imported"
+EMBEDDED_SOURCE = "embedded"
+# Manifests already checked against their weights in this process: (path, size, mtime).
+_verified: set[tuple[str, int, int]] = set()
+
+
+def resolve_model(name_or_path: str) -> ModelInfo:
+    """The model ``name_or_path`` names, imported if needed; ModelError when there is none."""
+    if name_or_path in BUILTIN_MODELS:
+        return _builtin(name_or_path)
+    imported = models_dir() / name_or_path
+    if _is_plain_name(name_or_path) and (manifest := read_manifest(imported)):
+        return _imported(imported, manifest)
+    path = Path(name_or_path).expanduser()
+    if path.exists() or name_or_path.startswith((".", "/", "~")):
+        return _local_path(path)
+    if name_or_path.count("/") == 1:
+        from voxtune.engine.models.hub import cached_hub_model
+
+        return cached_hub_model(name_or_path)
+    raise ModelError(f"unknown model '{name_or_path}' (available: {', '.join(_available_names())})")
+
+
+def list_models() -> list[ModelInfo]:
+    """Built-ins (imported or not) first, then every other imported model, by name."""
+    infos = [_builtin_listing(name) for name in BUILTIN_MODELS]
+    for folder in sorted(models_dir().iterdir()):
+        if folder.name in BUILTIN_MODELS or folder.name.startswith("."):
+            continue
+        if manifest := read_manifest(folder):
+            infos.append(manifest_info(folder, manifest))
+    return infos
+
+
+def _is_plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+def _available_names() -> list[str]:
+    return [info.name for info in list_models()]
+
+
+def _imported(directory: Path, manifest: Manifest) -> ModelInfo:
+    """An earlier import; a damaged one is imported again while its source is still there."""
+    try:
+        _verify(directory, manifest)
+    except ModelError:
+        origin = Path(manifest.imported_from) if manifest.imported_from else None
+        if origin is None or not (origin / "model.bin").is_file():
+            raise
+        return _import(CT2Source.directory(origin), manifest.name, manifest.source)
+    return manifest_info(directory, manifest)
+
+
+def _builtin(name: str) -> ModelInfo:
+    target = models_dir() / name
+    source = BUILTIN_MODELS[name]()
+    manifest = read_manifest(target)
+    if manifest is not None and manifest.source_stamp == source.stamp():
+        try:
+            _verify(target, manifest)
+            return manifest_info(target, manifest)
+        except ModelError:
+            pass  # a damaged cache of a built-in is simply imported again
+    return _import(source, name, EMBEDDED_SOURCE)
+
+
+def _builtin_listing(name: str) -> ModelInfo:
+    """A built-in as ``list_models`` shows it; ``size_bytes`` is 0 until it is imported."""
+    target = models_dir() / name
+    if manifest := read_manifest(target):
+        return manifest_info(target, manifest)
+    try:
+        source = BUILTIN_MODELS[name]()
+        languages = vocabulary_languages(read_vocabulary(source.files) or [])
+    except ModelError:
+        languages = ()
+    return ModelInfo(name, "whisper", languages, 0, target, EMBEDDED_SOURCE)
+
+
+def _local_path(path: Path) -> ModelInfo:
+    if not path.exists():
+        raise ModelError(f"{path}: no such model directory")
+    if not path.is_dir():
+        raise ModelError(f"{path}: not a directory (a model is a folder)")
+    if (path / "model.bin").is_file():
+        return _ctranslate2_path(path)
+    if (path / "config.json").is_file():
+        return hf_directory_info(path, LOCAL_SOURCE)
+    raise ModelError(f"{path}: not a model directory (no model.bin or config.json)")
+
+
+def _ctranslate2_path(path: Path) -> ModelInfo:
+    """Import a CTranslate2 folder once; reuse that import while the source is unchanged."""
+    source = CT2Source.directory(path)
+    resolved = str(path.resolve())
+    name = path.resolve().name
+    existing = read_manifest(models_dir() / name)
+    if existing is not None and existing.imported_from != resolved:
+        name = f"{name}-{hashlib.sha1(resolved.encode()).hexdigest()[:8]}"
+        existing = read_manifest(models_dir() / name)
+    if existing is not None and existing.source_stamp == source.stamp():
+        try:
+            _verify(models_dir() / name, existing)
+            return manifest_info(models_dir() / name, existing)
+        except ModelError:
+            pass
+    return _import(source, name, IMPORTED_SOURCE)
+
+
+def _import(source: CT2Source, name: str, kind: str) -> ModelInfo:
+    from voxtune.engine.models.ctranslate2_import import import_source
+
+    info = import_source(source, name, kind)
+    _remember_verified(info.location / WEIGHTS)
+    return info
+
+
+def _verify(directory: Path, manifest: Manifest) -> None:
+    weights = directory / WEIGHTS
+    try:
+        stat = weights.stat()
+    except OSError as exc:
+        raise ModelError(f"{weights}: missing (the model folder is incomplete)") from exc
+    key = (str(weights), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        verify_weights(directory, manifest)
+        _verified.add(key)
+
+
+def _remember_verified(weights: Path) -> None:
+    stat = weights.stat()
+    _verified.add((str(weights), stat.st_size, stat.st_mtime_ns))
+
+
+def hf_directory_info(path: Path, source: str) -> ModelInfo:
+    """A Hugging Face model folder as found (a fine-tune, a Hub snapshot, a test model)."""
+    if manifest := read_manifest(path):
+        return manifest_info(path, manifest)
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path / 'config.json'}: unreadable model config ({exc})") from exc
+    if not isinstance(config, dict):
+        raise ModelError(f"{path / 'config.json'}: not a model config")
+    if not any(path.glob("*.safetensors")):
+        raise ModelError(
+            f"{path}: no .safetensors weights (other weight formats are not loaded, for safety)"
+        )
+    family = str(config.get("model_type", "unknown"))
+    return ModelInfo(
+        name=path.name,
+        family=family,
+        languages=_hf_languages(path, config),
+        size_bytes=directory_size(path),
+        location=path,
+        source=source,
+    )
+
+
+def _hf_languages(path: Path, config: dict) -> tuple[str, ...]:
+    try:
+        generation = json.loads((path / "generation_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        generation = {}
+    lang_to_id = generation.get("lang_to_id") or {}
+    if lang_to_id:
+        return tuple(token.strip("<|>") for token in lang_to_id)
+    if config.get("model_type") == "whisper" and not generation.get("is_multilingual", True):
+        return ("en",)
+    if (
+        config.get("model_type") == "whisper"
+        and config.get("vocab_size", 0) < MULTILINGUAL_VOCAB_SIZE
+    ):
+        return ("en",)
+    return ()
