@@ -11,7 +11,8 @@ from voxtune.engine.models.registry import resolve_model
 if TYPE_CHECKING:
     import torch
 
-DTYPES = ("float32", "float16", "bfloat16")
+# "int8": float32 activations, Linear weights quantised to int8 (CPU; torch dynamic quantisation).
+DTYPES = ("float32", "float16", "bfloat16", "int8")
 DEVICES = ("cpu", "cuda")
 # The CLI and the engine ask for the same model again and again; keep what was loaded.
 _cache: dict[tuple[str, str, str], LoadedModel] = {}
@@ -46,7 +47,10 @@ def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
         raise ModelError(f"{info.location}: a {info.family} model; only Whisper loads here")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelError(f"{info.name}: device {device} requested but no CUDA GPU is available")
-    torch_dtype: torch.dtype = getattr(torch, dtype)
+    quantise = dtype == "int8"
+    if quantise and device != "cpu":
+        raise ModelError(f"{info.name}: int8 runs on the CPU only; use float16 on {device}")
+    torch_dtype: torch.dtype = torch.float32 if quantise else getattr(torch, dtype)
     try:
         processor = WhisperProcessor.from_pretrained(str(info.location))
         model, loading = WhisperForConditionalGeneration.from_pretrained(
@@ -66,6 +70,20 @@ def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
     except torch.OutOfMemoryError as exc:
         raise ModelError(f"{info.location}: does not fit in {device} memory") from exc
     model.eval()
+    if quantise:
+        model = _quantised(model)
     return LoadedModel(
         info=info, model=model, processor=processor, device=device, dtype=torch_dtype
     )
+
+
+def _quantised(model):  # type: ignore[no-untyped-def]
+    """int8 weights for every Linear layer, the way CTranslate2's int8 works on a CPU."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
