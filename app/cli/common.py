@@ -20,6 +20,12 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--initial-prompt", default=None, help="text that primes vocabulary")
     parser.add_argument("--no-vad", action="store_true", help="decode silence too")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--aligner",
+        default=None,
+        help="Qwen3-ForcedAligner name or path for word times (default: "
+        "qwen3-forced-aligner-0.6b when downloaded; 'none' for segment times only)",
+    )
 
 
 def decoding_options(args: argparse.Namespace) -> TranscriptionOptions:
@@ -34,6 +40,27 @@ def decoding_options(args: argparse.Namespace) -> TranscriptionOptions:
 
 def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # -> Transcriber
     from voxtune.engine.models import load_model
-    from voxtune.engine.transcribe import Transcriber
+    from voxtune.engine.transcribe import make_transcriber
 
-    return Transcriber(load_model(args.model, device=args.device))
+    loaded = load_model(args.model, device=args.device)
+    aligner = None
+    if loaded.info.family == "qwen3_asr":
+        aligner = _aligner(getattr(args, "aligner", None), args.device)
+    return make_transcriber(loaded, aligner)
+
+
+def _aligner(name: str | None, device: str):  # type: ignore[no-untyped-def]  # -> LoadedModel
+    """The aligner asked for; by default the registry's one only when already downloaded."""
+    from voxtune.engine.errors import ModelError
+    from voxtune.engine.models import load_model
+    from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
+
+    if name == "none":
+        return None
+    if name is None:
+        try:
+            resolve_qwen3(DEFAULT_ALIGNER, download=False)
+        except ModelError:
+            return None
+        name = DEFAULT_ALIGNER
+    return load_model(name, device=device)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models.info import DEFAULT_MODEL, LoadedModel, ModelInfo
+from voxtune.engine.models.qwen3_layout import QWEN3_FAMILIES
 from voxtune.engine.models.registry import resolve_model
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
     from safetensors import SafetensorError
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+    if info.family in QWEN3_FAMILIES:
+        from voxtune.engine.models.qwen3_loader import load_qwen3
+
+        return load_qwen3(info, device, dtype)
     if info.family != "whisper":
         raise ModelError(f"{info.location}: a {info.family} model; only Whisper loads here")
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -23,6 +23,8 @@ from voxtune.engine.models.manifest import (
     read_manifest,
     verify_weights,
 )
+from voxtune.engine.models.qwen3_layout import qwen3_family
+from voxtune.engine.models.qwen3_registry import QWEN3_MODELS, qwen3_folder_info, resolve_qwen3
 from voxtune.engine.models.whisper_tokenizer_files import (
     MULTILINGUAL_VOCAB_SIZE,
     read_vocabulary,
@@ -40,6 +42,8 @@ def resolve_model(name_or_path: str) -> ModelInfo:
     """The model ``name_or_path`` names, imported if needed; ModelError when there is none."""
     if name_or_path in BUILTIN_MODELS:
         return _builtin(name_or_path)
+    if name_or_path in QWEN3_MODELS:
+        return resolve_qwen3(name_or_path)
     imported = models_dir() / name_or_path
     if _is_plain_name(name_or_path) and (manifest := read_manifest(imported)):
         return _imported(imported, manifest)
@@ -179,6 +183,8 @@ def hf_directory_info(path: Path, source: str) -> ModelInfo:
         raise ModelError(
             f"{path}: no .safetensors weights (other weight formats are not loaded, for safety)"
         )
+    if qwen3_family(config):
+        return qwen3_folder_info(path, path.name, source)
     family = str(config.get("model_type", "unknown"))
     return ModelInfo(
         name=path.name,

@@ -3,17 +3,39 @@
 Heavy (torch, transformers): import from the engine process or the CLI, never from ``ui``.
 """
 
+from __future__ import annotations
+
+from voxtune.engine.errors import ModelError
+from voxtune.engine.models import LoadedModel
 from voxtune.engine.transcribe.files import transcribe_file
+from voxtune.engine.transcribe.qwen3_transcriber import Qwen3Transcriber
 from voxtune.engine.transcribe.transcriber import Transcriber
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.transcribe.window import WindowDecoder, WindowRequest, WindowResult
 
+
+def make_transcriber(
+    loaded: LoadedModel, aligner: LoadedModel | None = None
+) -> Transcriber | Qwen3Transcriber:
+    """The transcriber for ``loaded``'s family; ``aligner`` (Qwen3-ForcedAligner) times words."""
+    if loaded.info.family == "qwen3_asr":
+        return Qwen3Transcriber(loaded, aligner)
+    if loaded.info.family == "qwen3_forced_aligner":
+        raise ModelError(
+            f"{loaded.info.name}: a forced aligner times words but does not transcribe "
+            "(pass it as --aligner with a Qwen3-ASR model)"
+        )
+    return Transcriber(loaded)
+
+
 __all__ = [
+    "Qwen3Transcriber",
     "Transcriber",
     "VadOptions",
     "WindowDecoder",
     "WindowRequest",
     "WindowResult",
+    "make_transcriber",
     "speech_regions",
     "transcribe_file",
 ]
