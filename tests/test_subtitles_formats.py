@@ -170,9 +170,18 @@ def test_json_holds_the_documented_fields() -> None:
         "no_speech_prob",
         "compression_ratio",
         "temperature",
+        "timing",
         "words",
     }
     assert set(document["segments"][0]["words"][0]) == {"text", "start", "end", "confidence"}
+    assert document["segments"][0]["timing"] == "word"
+
+
+def test_json_marks_segments_timed_without_words() -> None:
+    untimed = Segment(2.0, 4.5, " no aligner here", (), language="de")
+    document = json.loads(to_json(Transcript((untimed,), "de", 5.0, "qwen3-asr-0.6b")))
+    assert document["segments"][0]["timing"] == "segment"
+    assert document["segments"][0]["words"] == []
 
 
 def test_json_writes_non_finite_numbers_as_null_and_reads_nan() -> None:

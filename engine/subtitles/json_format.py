@@ -69,6 +69,8 @@ def _segment_dict(index: int, segment: Segment) -> dict[str, Any]:
         "no_speech_prob": _number(segment.no_speech_prob),
         "compression_ratio": _number(segment.compression_ratio),
         "temperature": _number(segment.temperature),
+        # Models without a word aligner time whole segments (VAD chunks); say so.
+        "timing": "word" if segment.words else "segment",
         "words": [
             {
                 "text": w.text,
