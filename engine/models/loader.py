@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models.info import DEFAULT_MODEL, LoadedModel, ModelInfo
+from voxtune.engine.models.pretrained import load_pretrained
 from voxtune.engine.models.qwen3_layout import QWEN3_FAMILIES
 from voxtune.engine.models.registry import resolve_model
 
@@ -41,7 +42,6 @@ def clear_model_cache() -> None:
 
 def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
     import torch
-    from safetensors import SafetensorError
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
     if info.family in QWEN3_FAMILIES:
@@ -50,31 +50,18 @@ def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
         return load_qwen3(info, device, dtype)
     if info.family != "whisper":
         raise ModelError(f"{info.location}: a {info.family} model; only Whisper loads here")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"{info.name}: device {device} requested but no CUDA GPU is available")
     quantise = dtype == "int8"
     if quantise and device != "cpu":
         raise ModelError(f"{info.name}: int8 runs on the CPU only; use float16 on {device}")
     torch_dtype: torch.dtype = torch.float32 if quantise else getattr(torch, dtype)
-    try:
-        processor = WhisperProcessor.from_pretrained(str(info.location))
-        model, loading = WhisperForConditionalGeneration.from_pretrained(
-            str(info.location), dtype=torch_dtype, use_safetensors=True, output_loading_info=True
-        )
-    except torch.OutOfMemoryError as exc:
-        raise ModelError(f"{info.location}: does not fit in memory") from exc
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{info.location}: cannot load the model ({first_line})") from exc
-    # transformers only warns about missing weights and fills them with noise; refuse instead.
-    missing = [k for k in loading.get("missing_keys", ()) if k != "proj_out.weight"]
-    if missing:
-        raise ModelError(f"{info.location}: incomplete weights (missing {sorted(missing)[0]})")
-    try:
-        model = model.to(device)
-    except torch.OutOfMemoryError as exc:
-        raise ModelError(f"{info.location}: does not fit in {device} memory") from exc
-    model.eval()
+    model, processor = load_pretrained(
+        info,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        device,
+        torch_dtype,
+        tied_weight="proj_out.weight",
+    )
     if quantise:
         model = _quantised(model)
     return LoadedModel(
