@@ -42,7 +42,13 @@ def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def] 
     from voxtune.engine.models import load_model
     from voxtune.engine.transcribe import make_transcriber
 
-    loaded = load_model(args.model, device=args.device)
+    adapter = getattr(args, "adapter", None)
+    if adapter is not None:
+        from voxtune.engine.tune import load_with_adapter
+
+        loaded = load_with_adapter(adapter, base=args.model, device=args.device)
+    else:
+        loaded = load_model(args.model, device=args.device)
     aligner = None
     if loaded.info.family == "qwen3_asr":
         aligner = _aligner(getattr(args, "aligner", None), args.device)

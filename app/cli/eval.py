@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="WER and speed on a manifest", description=__doc__)
     parser.add_argument("manifest", type=Path, metavar="MANIFEST.tsv")
     add_decoding_arguments(parser)
+    parser.add_argument(
+        "--adapter", type=Path, default=None, help="a LoRA adapter directory applied to --model"
+    )
     parser.add_argument("--limit", type=int, default=None, help="evaluate the first N rows only")
     parser.add_argument("--show", type=int, default=5, help="print the N worst utterances")
     parser.set_defaults(func=run)

@@ -1,0 +1,89 @@
+"""Progress of a tune as plain data: what the CLI prints and the wizard will plot.
+
+Torch-free on purpose, like ``voxtune.engine.types``: each event is a small frozen dataclass
+with a ``kind``, so it can cross the process boundary as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """One data row that cannot be trained on, and why."""
+
+    where: str  # "data.csv: row 4" / "clips/a.wav"
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class DataChecked:
+    train_rows: int
+    validation_rows: int
+    bad_rows: tuple[BadRow, ...] = ()
+    kind: str = "tune_data_checked"
+
+
+@dataclass(frozen=True, slots=True)
+class TuneStarted:
+    total_steps: int
+    start_step: int  # > 0 when resumed from a checkpoint
+    trainable_parameters: int
+    total_parameters: int
+    kind: str = "tune_started"
+
+
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    step: int
+    total_steps: int
+    epoch: float
+    loss: float
+    learning_rate: float
+    samples_per_second: float
+    eta_seconds: float
+    kind: str = "tune_step"
+
+
+@dataclass(frozen=True, slots=True)
+class WorstUtterance:
+    audio: str
+    reference: str  # normalised
+    hypothesis: str  # normalised
+    wer: float
+
+
+@dataclass(frozen=True, slots=True)
+class EvalDone:
+    step: int
+    wer: float
+    label: str  # "before", "step", "after"
+    worst: tuple[WorstUtterance, ...] = field(default_factory=tuple)
+    kind: str = "tune_eval"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSaved:
+    step: int
+    path: str
+    kind: str = "tune_checkpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class TuneFinished:
+    steps: int
+    stopped_early: bool
+    best_step: int
+    wer_before: float | None
+    wer_after: float | None
+    adapter: str  # the saved PEFT adapter (or full model) directory
+    merged: str | None = None  # the merged full model directory, when asked for
+    registered_as: str | None = None
+    kind: str = "tune_finished"
+
+
+TuneEvent = DataChecked | TuneStarted | StepDone | EvalDone | CheckpointSaved | TuneFinished

@@ -1,0 +1,274 @@
+"""The training loop: ``run_tune(config)`` yields progress events until the tune is done.
+
+The caller drives it like ``Transcriber.transcribe``: iterate to train, stop iterating to
+cancel. Batch order depends only on (seed, epoch) and dropout is seeded per step, so a run
+resumed from a checkpoint continues exactly as the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from voxtune.engine.atomic import write_text
+from voxtune.engine.errors import ModelError
+from voxtune.engine.tune.batching import bucketed_batches
+from voxtune.engine.tune.checkpoint import (
+    RunState,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from voxtune.engine.tune.config import TuneConfig
+from voxtune.engine.tune.data import prepare_data
+from voxtune.engine.tune.evaluate import score, transcribe_examples
+from voxtune.engine.tune.events import (
+    CheckpointSaved,
+    EvalDone,
+    StepDone,
+    TuneEvent,
+    TuneFinished,
+    TuneStarted,
+    WorstUtterance,
+)
+from voxtune.engine.tune.examples import Example, collate
+from voxtune.engine.tune.modeling import (
+    load_trainable_state,
+    make_trainable,
+    parameter_counts,
+    trainable_state,
+    whisper_of,
+)
+from voxtune.engine.tune.outputs import save_tuned
+
+if TYPE_CHECKING:
+    from transformers import WhisperProcessor
+
+SUMMARY = "tune-summary.json"  # the finished event, WER history and config, for people and tools
+
+
+def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
+    from transformers.utils import logging as hf_logging
+
+    from voxtune.engine.models import load_model
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # our own progress is the events
+    loaded = load_model(config.base, device=config.device)
+    if loaded.info.family != "whisper":
+        raise ModelError(
+            f"{config.base}: tuning supports Whisper models only (not yet {loaded.info.family})"
+        )
+    # The loader's model is shared with every transcription in this process; train a copy.
+    base = copy.deepcopy(loaded.model)
+    data = yield from prepare_data(config, loaded.processor, base, loaded.info.multilingual)
+    torch.manual_seed(config.seed)  # LoRA's initial weights: the same run for the same seed
+    with warnings.catch_warnings():
+        # peft still calls transformers' pre-5 names, which only warn about their rename.
+        warnings.simplefilter("ignore", FutureWarning)
+        trainable = make_trainable(base, config)
+    loop = TrainingLoop(config, trainable, loaded.processor, data.train, data.validation)
+    yield from loop.run()
+    adapter, merged, registered = save_tuned(config, trainable, loaded)
+    finished = TuneFinished(
+        steps=loop.state.step,
+        stopped_early=loop.stopped_early,
+        best_step=loop.state.best_step or loop.state.step,
+        wer_before=loop.state.wer_before,
+        wer_after=loop.wer_after,
+        adapter=str(adapter),
+        merged=str(merged) if merged else None,
+        registered_as=registered,
+    )
+    summary = asdict(finished) | {"history": loop.state.history, "config": _plain(config)}
+    write_text(config.out / SUMMARY, json.dumps(summary, indent=2) + "\n")
+    yield finished
+
+
+def _plain(config: TuneConfig) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+
+
+class TrainingLoop:
+    def __init__(
+        self,
+        config: TuneConfig,
+        trainable: torch.nn.Module,
+        processor: WhisperProcessor,
+        train: list[Example],
+        validation: list[Example],
+    ) -> None:
+        self.config = config
+        self.trainable = trainable
+        self.whisper = whisper_of(trainable)
+        self.tokenizer = processor.tokenizer
+        self.train = train
+        self.validation = validation
+        self.device = config.device
+        self.dtype = next(self.whisper.parameters()).dtype
+        self.pad_id = self.tokenizer.eos_token_id
+        self.batches_per_epoch = math.ceil(len(train) / config.batch_size)
+        steps_per_epoch = math.ceil(self.batches_per_epoch / config.gradient_accumulation)
+        self.total_steps = config.max_steps or max(1, round(steps_per_epoch * config.epochs))
+        self.eval_every = config.eval_every or steps_per_epoch
+        parameters = [p for p in trainable.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            parameters, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.state = RunState()
+        self.best: dict[str, torch.Tensor] | None = None
+        self.stopped_early = False
+        self.wer_after: float | None = None
+        self._last_worst: tuple[WorstUtterance, ...] = ()
+        self._epoch_batches: dict[int, list[list[int]]] = {}
+
+    def _lr_factor(self, step: int) -> float:
+        warmup = max(1, round(self.config.warmup_fraction * self.total_steps))
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, self.total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def _autocast(self) -> AbstractContextManager:
+        if self.device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def run(self) -> Iterator[TuneEvent]:
+        resumed = self._resume()
+        trainable, total = parameter_counts(self.trainable)
+        yield TuneStarted(self.total_steps, self.state.step, trainable, total)
+        if not resumed and self.validation:
+            event = self._evaluate("before")
+            self.state.wer_before = event.wer
+            yield event
+        started, first_step = time.perf_counter(), self.state.step
+        while self.state.step < self.total_steps and not self.stopped_early:
+            loss = self._step()
+            self.state.step += 1
+            elapsed = time.perf_counter() - started
+            done = self.state.step - first_step
+            yield StepDone(
+                step=self.state.step,
+                total_steps=self.total_steps,
+                epoch=self.state.step * self.config.gradient_accumulation / self.batches_per_epoch,
+                loss=loss,
+                learning_rate=self.schedule.get_last_lr()[0],
+                samples_per_second=done
+                * self.config.batch_size
+                * self.config.gradient_accumulation
+                / elapsed,
+                eta_seconds=elapsed / done * (self.total_steps - self.state.step),
+            )
+            if self.validation and self.state.step % self.eval_every == 0:
+                yield self._evaluate_and_track()
+            every = self.config.checkpoint_every
+            if every and self.state.step % every == 0 and self.state.step < self.total_steps:
+                yield self._checkpoint()
+        if self.validation:
+            yield self._final_evaluation()
+
+    def _final_evaluation(self) -> EvalDone:
+        """WER of the weights kept: the best seen, not evaluated again when just measured."""
+        if self.best is None:
+            self.state.best_step = self.state.step  # nothing to compare with: the last is kept
+        elif self.state.best_step != self.state.step:
+            load_trainable_state(self.trainable, self.best)
+        last = self.state.history[-1] if self.state.history else None
+        if last is not None and last["step"] == self.state.step == self.state.best_step:
+            event = EvalDone(self.state.step, last["wer"], "after", self._last_worst)
+        else:
+            event = self._evaluate("after")
+        self.wer_after = event.wer
+        return EvalDone(self.state.best_step or self.state.step, event.wer, "after", event.worst)
+
+    def _resume(self) -> bool:
+        if not self.config.resume:
+            return False
+        path = latest_checkpoint(self.config.out)
+        if path is None:
+            return False
+        self.state, weights, self.best = load_checkpoint(path, self.optimizer)
+        load_trainable_state(self.trainable, weights)
+        with warnings.catch_warnings():
+            # Replaying the schedule without optimizer steps is what resuming means here.
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(self.state.step):
+                self.schedule.step()
+        return True
+
+    def _batch(self, index: int) -> list[Example]:
+        epoch, offset = divmod(index, self.batches_per_epoch)
+        if epoch not in self._epoch_batches:
+            lengths = [len(e.labels) for e in self.train]
+            self._epoch_batches = {
+                epoch: bucketed_batches(lengths, self.config.batch_size, self.config.seed, epoch)
+            }
+        return [self.train[i] for i in self._epoch_batches[epoch][offset]]
+
+    def _step(self) -> float:
+        self.trainable.train()
+        torch.manual_seed(self.config.seed * 1_000_003 + self.state.step)
+        accumulation = self.config.gradient_accumulation
+        total = 0.0
+        for micro in range(accumulation):
+            batch = self._batch(self.state.step * accumulation + micro)
+            source, inputs, targets = collate(batch, self.pad_id, self.device, self.dtype)
+            with self._autocast():
+                if batch[0].encoded is not None:
+                    outputs = self.whisper(encoder_outputs=(source,), decoder_input_ids=inputs)
+                else:
+                    outputs = self.whisper(input_features=source, decoder_input_ids=inputs)
+                loss = torch.nn.functional.cross_entropy(
+                    outputs.logits.float().transpose(1, 2), targets, ignore_index=-100
+                )
+            (loss / accumulation).backward()
+            total += loss.item() / accumulation
+        parameters = [p for p in self.trainable.parameters() if p.requires_grad]
+        torch.nn.utils.clip_grad_norm_(parameters, self.config.max_grad_norm)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    def _evaluate(self, label: str) -> EvalDone:
+        hypotheses = transcribe_examples(
+            self.whisper, self.tokenizer, self.validation, self.device, self.dtype
+        )
+        wer, worst = score(self.validation, hypotheses, self.config.worst_shown)
+        return EvalDone(self.state.step, wer, label, worst)
+
+    def _evaluate_and_track(self) -> EvalDone:
+        event = self._evaluate("step")
+        self._last_worst = event.worst
+        self.state.history.append(asdict(event) | {"worst": []})
+        if self.state.best_wer is None or event.wer < self.state.best_wer:
+            self.state.best_wer, self.state.best_step = event.wer, self.state.step
+            self.state.evals_without_gain = 0
+            self.best = trainable_state(self.trainable)
+        else:
+            self.state.evals_without_gain += 1
+            patience = self.config.patience
+            self.stopped_early = bool(patience) and self.state.evals_without_gain >= patience
+        return event
+
+    def _checkpoint(self) -> CheckpointSaved:
+        path = save_checkpoint(
+            self.config.out,
+            self.state,
+            trainable_state(self.trainable),
+            self.best,
+            self.optimizer,
+        )
+        return CheckpointSaved(self.state.step, str(path))

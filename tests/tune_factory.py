@@ -1,0 +1,168 @@
+"""A jargon data set spoken by espeak-ng, synthesised at test time (never committed).
+
+Dictation sentences dense with rare terms from four fields (medicine, cloud software, law,
+finance): the embedded tiny.en gets many of the terms wrong, so a short tune has room to help.
+Training and held-out sentences share the vocabulary but never a sentence.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "medicine": (
+        (
+            "metoprolol",
+            "amoxicillin",
+            "tachycardia",
+            "bradycardia",
+            "pneumothorax",
+            "thrombocytopenia",
+            "levothyroxine",
+            "atorvastatin",
+            "echocardiogram",
+            "cholecystectomy",
+        ),
+        (
+            "the patient started {a} after the {b} was confirmed",
+            "please document {a} and rule out {b} today",
+            "we switched from {a} to {b} this morning",
+            "the resident ordered {a} for suspected {b}",
+        ),
+    ),
+    "cloud": (
+        (
+            "kubernetes",
+            "terraform",
+            "postgres",
+            "kafka",
+            "nginx",
+            "grafana",
+            "prometheus",
+            "ansible",
+            "redis",
+            "elasticsearch",
+        ),
+        (
+            "deploy {a} before you restart {b}",
+            "the {a} cluster lost its connection to {b}",
+            "we replaced {a} with {b} last sprint",
+            "check the {a} logs and then the {b} dashboard",
+        ),
+    ),
+    "law": (
+        (
+            "estoppel",
+            "subpoena",
+            "habeas corpus",
+            "tort",
+            "indemnity",
+            "affidavit",
+            "certiorari",
+            "easement",
+            "injunction",
+            "voir dire",
+        ),
+        (
+            "counsel raised {a} in response to the {b}",
+            "the court granted {a} but denied the {b}",
+            "file the {a} together with the {b} on Monday",
+            "the judge asked about {a} during the {b}",
+        ),
+    ),
+    "finance": (
+        (
+            "ebitda",
+            "amortization",
+            "arbitrage",
+            "debenture",
+            "collateral",
+            "escrow",
+            "annuity",
+            "dividend",
+            "liquidity",
+            "depreciation",
+        ),
+        (
+            "the analyst compared {a} with {b} for the quarter",
+            "report {a} separately from {b} in the filing",
+            "our {a} forecast ignores {b} entirely",
+            "the board reviewed {a} and {b} on Friday",
+        ),
+    ),
+}
+VOICES = ("en-us", "en-gb", "en-us+m3", "en-us+f2", "en-gb+f3", "en-us+m5")
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    audio: Path
+    text: str
+    field: str
+
+
+def jargon_sentences(
+    count: int, seed: int, exclude: set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """``count`` distinct (field, sentence) pairs, fields in turn, none in ``exclude``."""
+    rng = random.Random(seed)
+    names = sorted(FIELDS)
+    chosen: list[tuple[str, str]] = []
+    seen = set(exclude)
+    while len(chosen) < count:
+        field = names[len(chosen) % len(names)]
+        terms, templates = FIELDS[field]
+        a, b = rng.sample(terms, 2)
+        # Sentence case and a full stop, as people write: a tune should not teach a new style.
+        words = rng.choice(templates).format(a=a, b=b)
+        sentence = words[0].upper() + words[1:] + "."
+        if sentence not in seen:
+            seen.add(sentence)
+            chosen.append((field, sentence))
+    return chosen
+
+
+def speak(sentences: list[tuple[str, str]], directory: Path, seed: int) -> list[SpokenSentence]:
+    """Write one wav per sentence with espeak-ng, varying voice and speed; return them."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise RuntimeError("espeak-ng is not installed (apt-get install -y espeak-ng)")
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    spoken = []
+    for index, (field, text) in enumerate(sentences):
+        path = directory / f"{field}-{seed}-{index:04d}.wav"
+        voice, speed = rng.choice(VOICES), rng.randint(140, 175)
+        subprocess.run(
+            [espeak, "-v", voice, "-s", str(speed), "-w", str(path), text],
+            check=True,
+            capture_output=True,
+        )
+        spoken.append(SpokenSentence(path, text, field))
+    return spoken
+
+
+def build_jargon_split(
+    directory: Path, train: int, held_out: int, seed: int = 0
+) -> tuple[list[SpokenSentence], list[SpokenSentence]]:
+    """Training and held-out spoken sentences that share no sentence."""
+    train_sentences = jargon_sentences(train, seed)
+    held_sentences = jargon_sentences(held_out, seed + 1, exclude={s for _, s in train_sentences})
+    return (
+        speak(train_sentences, directory / "train", seed),
+        speak(held_sentences, directory / "held-out", seed + 1),
+    )
+
+
+def write_folder_dataset(spoken: list[SpokenSentence], directory: Path) -> Path:
+    """The audio-folder layout: each wav beside a same-named .txt transcript."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for item in spoken:
+        target = directory / item.audio.name
+        shutil.copyfile(item.audio, target)
+        target.with_suffix(".txt").write_text(item.text + "\n", encoding="utf-8")
+    return directory
