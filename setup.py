@@ -28,5 +28,8 @@ packages, package_dir = _packages()
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"voxtune.assets": ["*"], "voxtune.engine": ["**/*.json", "**/*.md"]},
+    package_data={
+        "voxtune.assets": ["*"],
+        "voxtune.engine": ["**/*.json", "**/*.md", "**/*.sql"],
+    },
 )

@@ -6,6 +6,7 @@ Torch-free on purpose: the UI process and the protocol import these. Times are s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 
@@ -88,3 +89,44 @@ class Transcript:
     @property
     def words(self) -> tuple[Word, ...]:
         return tuple(w for s in self.segments for w in s.words)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a long-form transcription stands between two windows (absolute seconds).
+
+    Persisted with each window's segments, so a job resumed from it decodes exactly the
+    windows an uninterrupted run would have decoded.
+    """
+
+    regions: tuple[tuple[float, float], ...]  # speech, from VAD over the whole file
+    region: int  # index of the region the next window is in; len(regions) when done
+    seek: float  # where the next window starts
+    prompt: tuple[int, ...]  # conditioning tokens for the next window
+    language: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.region >= len(self.regions)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "regions": self.regions,
+                "region": self.region,
+                "seek": self.seek,
+                "prompt": self.prompt,
+                "language": self.language,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        values = json.loads(text)
+        return cls(
+            regions=tuple((float(a), float(b)) for a, b in values["regions"]),
+            region=int(values["region"]),
+            seek=float(values["seek"]),
+            prompt=tuple(int(t) for t in values["prompt"]),
+            language=values["language"],
+        )

@@ -18,6 +18,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "transcribe",
     "models",
     "eval",
+    "batch",
+    "jobs",
+    "finetune",
 )
 
 
@@ -32,12 +35,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _has_display() -> bool:
+    import os
+
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+        or sys.platform in ("darwin", "win32")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        # Bare ``voxtune`` is the desktop application where there is a screen to show it on.
+        if _has_display():
+            args = parser.parse_args(["gui"])
+        else:
+            parser.print_help()
+            return 0
     try:
         return int(args.func(args) or 0)
     except VoxtuneError as exc:

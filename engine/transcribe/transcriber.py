@@ -22,7 +22,7 @@ from voxtune.engine.transcribe.window import (
     WindowDecoder,
     WindowRequest,
 )
-from voxtune.engine.types import Segment, TranscriptionInfo, TranscriptionOptions
+from voxtune.engine.types import Checkpoint, Segment, TranscriptionInfo, TranscriptionOptions
 
 MIN_WINDOW_SECONDS = 0.1  # less audio than this left in a region is not worth a window
 # Conditioning on text decoded at a high temperature propagates its mistakes (openai-whisper).
@@ -37,6 +37,8 @@ class Transcriber:
         self.decoder = WindowDecoder(loaded)
         self.vad = vad or VadOptions()
         self.batch_size = batch_size
+
+    _language_probability: float = 1.0  # of the last ``begin``; reported in TranscriptionInfo
 
     @property
     def model_name(self) -> str:
@@ -75,43 +77,62 @@ class Transcriber:
         self, audio: np.ndarray, options: TranscriptionOptions, *, offset: float = 0.0
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         """Segments with absolute times (``offset`` is the time of ``audio[0]``)."""
-        regions = self._regions(audio, options)
-        language, probability = self._language(audio, regions, options)
+        checkpoint = self.begin(audio, options, offset=offset)
         info = TranscriptionInfo(
-            language=language,
-            language_probability=probability,
+            language=checkpoint.language,
+            language_probability=self._language_probability,
             duration=offset + len(audio) / SAMPLE_RATE,
             model=self.model_name,
             options=options,
         )
-        return self._segments(audio, regions, replace(options, language=language), offset), info
+        windows = self.windows(audio, options, checkpoint, offset=offset)
+        return (s for segments, _ in windows for s in segments), info
 
-    def _segments(
+    def begin(
+        self, audio: np.ndarray, options: TranscriptionOptions, *, offset: float = 0.0
+    ) -> Checkpoint:
+        """The checkpoint before the first window: speech regions, language, prompt."""
+        regions = self._regions(audio, options)
+        language, self._language_probability = self._language(audio, regions, options)
+        shifted = tuple((offset + a, offset + b) for a, b in regions)
+        start = shifted[0][0] if shifted else offset
+        prompt = tuple(self._prompt(options))
+        return _normalised(Checkpoint(shifted, 0, start, prompt, language))
+
+    def windows(
         self,
         audio: np.ndarray,
-        regions: list[tuple[float, float]],
         options: TranscriptionOptions,
-        offset: float,
-    ) -> Iterator[Segment]:
-        prompt = self._prompt(options)
-        for region_start, region_end in regions:
-            seek = region_start
-            while region_end - seek >= MIN_WINDOW_SECONDS:
-                end = min(region_end, seek + WINDOW_SECONDS)
-                window = audio[int(seek * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                request = WindowRequest(
-                    window,
-                    offset + seek,
-                    options.language,
-                    prompt if options.condition_on_previous_text else [],
-                )
-                [result] = self.decoder.decode([request], options)
-                yield from result.segments
-                if result.temperature > PROMPT_RESET_TEMPERATURE:
-                    prompt = []
-                else:
-                    prompt = (prompt + result.prompt_tokens)[-MAX_PROMPT_TOKENS:]
-                seek += max(result.consumed, MIN_WINDOW_SECONDS)
+        checkpoint: Checkpoint,
+        *,
+        offset: float = 0.0,
+    ) -> Iterator[tuple[list[Segment], Checkpoint]]:
+        """Decode window after window from ``checkpoint``: each window's segments and the
+        checkpoint after it. ``audio[0]`` is at ``offset``, a sample boundary.
+
+        Resuming from any checkpoint yields what an uninterrupted run yields from there,
+        so a job store can persist checkpoints and continue after a crash.
+        """
+        first = sample_index(offset)
+        options = replace(options, language=checkpoint.language)
+        while not checkpoint.finished:
+            region_end = checkpoint.regions[checkpoint.region][1]
+            seek = checkpoint.seek
+            end = min(region_end, seek + WINDOW_SECONDS)
+            request = WindowRequest(
+                audio[sample_index(seek) - first : sample_index(end) - first],
+                seek,
+                options.language,
+                list(checkpoint.prompt) if options.condition_on_previous_text else [],
+            )
+            [result] = self.decoder.decode([request], options)
+            if result.temperature > PROMPT_RESET_TEMPERATURE:
+                prompt: tuple[int, ...] = ()
+            else:
+                prompt = (*checkpoint.prompt, *result.prompt_tokens)[-MAX_PROMPT_TOKENS:]
+            advance = max(result.consumed, MIN_WINDOW_SECONDS)
+            checkpoint = _normalised(replace(checkpoint, seek=seek + advance, prompt=prompt))
+            yield result.segments, checkpoint
 
     def transcribe_batch(
         self, audios: Sequence[np.ndarray], options: TranscriptionOptions
@@ -132,7 +153,7 @@ class Transcriber:
                 segments, _ = self.transcribe(audio, options)
                 results[index] = list(segments)
                 continue
-            window = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            window = audio[sample_index(start) : sample_index(end)]
             single.append((index, WindowRequest(window, start, options.language)))
         for first in range(0, len(single), self.batch_size):
             chunk = single[first : first + self.batch_size]
@@ -142,9 +163,25 @@ class Transcriber:
                 window = len(request.audio) / SAMPLE_RATE
                 if window - result.consumed >= MIN_WINDOW_SECONDS:
                     rest_start = request.offset + result.consumed
-                    rest = audios[index][int(rest_start * SAMPLE_RATE) :]
+                    rest = audios[index][sample_index(rest_start) :]
                     more, _ = self.transcribe(
                         rest, replace(options, language=result.language), offset=rest_start
                     )
                     results[index].extend(more)
         return results
+
+
+def sample_index(seconds: float) -> int:
+    """The sample at ``seconds``: one rounding for every slice, so resumed slices match."""
+    return int(seconds * SAMPLE_RATE)
+
+
+def _normalised(checkpoint: Checkpoint) -> Checkpoint:
+    """Move past regions with less than a window's worth of audio left, as the loop does."""
+    region, seek = checkpoint.region, checkpoint.seek
+    regions = checkpoint.regions
+    while region < len(regions) and regions[region][1] - seek < MIN_WINDOW_SECONDS:
+        region += 1
+        if region < len(regions):
+            seek = regions[region][0]
+    return replace(checkpoint, region=region, seek=seek)

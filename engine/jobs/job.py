@@ -1,0 +1,114 @@
+"""The one model of a batch job: what to do (``JobSpec``), and where it stands (``Job``).
+
+Torch-free: the protocol carries these between the UI and the engine process.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voxtune.engine.jobs.codec import options_to_dict
+from voxtune.engine.types import TranscriptionOptions
+
+OUTPUT_FORMATS: tuple[str, ...] = ("srt", "vtt", "txt", "json")
+DEFAULT_MODEL = "whisper-tiny.en"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Everything that decides a job's result. Two equal specs are the same job."""
+
+    input_path: str
+    output_dir: str
+    formats: tuple[str, ...] = ("srt",)
+    model: str = DEFAULT_MODEL
+    options: TranscriptionOptions = field(default_factory=TranscriptionOptions)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.formats) - set(OUTPUT_FORMATS))
+        if unknown or not self.formats:
+            raise ValueError(
+                f"output formats must be some of {', '.join(OUTPUT_FORMATS)}, not {self.formats}"
+            )
+        # Normalised, so the order a user lists formats in does not make a new job.
+        object.__setattr__(self, "formats", tuple(f for f in OUTPUT_FORMATS if f in self.formats))
+
+    @classmethod
+    def for_file(
+        cls,
+        input_path: str | Path,
+        output_dir: str | Path,
+        formats: tuple[str, ...] = ("srt",),
+        model: str = DEFAULT_MODEL,
+        options: TranscriptionOptions | None = None,
+    ) -> JobSpec:
+        """A spec with absolute paths, so the same command from another folder is the same job."""
+        return cls(
+            input_path=str(Path(input_path).expanduser().resolve()),
+            output_dir=str(Path(output_dir).expanduser().resolve()),
+            formats=tuple(formats),
+            model=model,
+            options=options or TranscriptionOptions(),
+        )
+
+    @property
+    def stem(self) -> str:
+        return Path(self.input_path).stem
+
+    def to_dict(self) -> dict:
+        return {
+            "input_path": self.input_path,
+            "output_dir": self.output_dir,
+            "formats": list(self.formats),
+            "model": self.model,
+            "options": options_to_dict(self.options),
+        }
+
+    def settings_json(self) -> str:
+        """What the job store keeps in ``jobs.settings``: everything but the input path."""
+        settings = self.to_dict()
+        del settings["input_path"]
+        return json.dumps(settings, sort_keys=True)
+
+    def key(self) -> str:
+        """Identity: same input, options and output give the same key."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def decoding_key(self) -> str:
+        """Jobs with equal decoding keys may be decoded together in one batch."""
+        return json.dumps({"model": self.model, "options": options_to_dict(self.options)})
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    spec: JobSpec
+    state: JobState
+    priority: int = 0
+    progress: float = 0.0  # fraction of the audio transcribed, in [0, 1]
+    duration: float | None = None  # seconds of audio, once probed
+    outputs: tuple[str, ...] = ()
+    error: str | None = None  # one line, fit to show a user
+    retryable: bool = True
+    attempts: int = 0  # engines that stopped without releasing it (crashes) + the current one
+    worker: int | None = None  # pid of the engine running it
+    created_at: float = 0.0  # Unix time
+    started_at: float | None = None
+    finished_at: float | None = None

@@ -1,0 +1,266 @@
+"""The messages between the UI (or CLI) and the engine process — and nothing else crosses.
+
+Commands go in, events come out, over two ``multiprocessing`` queues. Every message is a
+small frozen dataclass with a ``kind`` (for dispatch), the ``version`` of this protocol and a
+``seq`` numbered by its sender; those about a job carry its ``job_id``. Payloads are plain
+data: core types from ``voxtune.engine.types``, the job model, strings and numbers. Never
+tensors, model objects or exceptions (an error travels as its one-line message).
+
+Torch-free: the UI imports this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from voxtune.engine.jobs.job import DEFAULT_MODEL, Job, JobSpec
+from voxtune.engine.types import Segment, TranscriptionOptions, Word
+
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: ClassVar[str] = "message"
+    seq: int = field(default=0, kw_only=True)  # numbered by the sender, one count per queue
+    version: int = field(default=PROTOCOL_VERSION, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Message):
+    """UI/CLI → engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Message):
+    """Engine → UI/CLI."""
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Command):
+    kind: ClassVar[str] = "ping"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadModel(Command):
+    """Load (or import once, then load) a model, so the first job does not wait for it."""
+
+    kind: ClassVar[str] = "load_model"
+    name: str = DEFAULT_MODEL
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitJob(Command):
+    """Queue a transcription; a spec submitted before is the same job (see JobStore.submit)."""
+
+    kind: ClassVar[str] = "submit_job"
+    spec: JobSpec
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJob(Command):
+    kind: ClassVar[str] = "cancel_job"
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryJob(Command):
+    """Queue a failed or cancelled job again; it resumes from its persisted segments."""
+
+    kind: ClassVar[str] = "retry_job"
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RerunJob(Command):
+    """Run a finished job again from the start, with other options or model if given."""
+
+    kind: ClassVar[str] = "rerun_job"
+    job_id: int
+    options: TranscriptionOptions | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartLive(Command):
+    """Transcribe the microphone; the engine answers with LiveUpdate events."""
+
+    kind: ClassVar[str] = "start_live"
+    model: str = DEFAULT_MODEL
+    options: TranscriptionOptions = field(default_factory=TranscriptionOptions)
+    device: str | int | None = None  # a sounddevice input; None: the system default
+
+
+@dataclass(frozen=True, slots=True)
+class StopLive(Command):
+    kind: ClassVar[str] = "stop_live"
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown(Command):
+    """Stop: a running job goes back to the queue at its next segment, then the engine exits."""
+
+    kind: ClassVar[str] = "shutdown"
+
+
+# -- events -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EngineReady(Event):
+    """The engine process is up and reads commands (models load later, on demand)."""
+
+    kind: ClassVar[str] = "engine_ready"
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Event):
+    """Sent every ``EngineConfig.heartbeat_s``; a client that misses them declares death."""
+
+    kind: ClassVar[str] = "heartbeat"
+    pid: int
+    job_id: int | None = None  # the job being transcribed, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(Event):
+    kind: ClassVar[str] = "pong"
+    reply_to: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLoaded(Event):
+    kind: ClassVar[str] = "model_loaded"
+    name: str
+    family: str
+    languages: tuple[str, ...]
+    size_bytes: int
+    location: str
+    source: str
+    reply_to: int = 0  # seq of the LoadModel, or 0 when a job needed the model
+
+
+@dataclass(frozen=True, slots=True)
+class JobQueued(Event):
+    """Answer to SubmitJob / RetryJob / RerunJob: the job as stored (maybe already done)."""
+
+    kind: ClassVar[str] = "job_queued"
+    job: Job
+    reply_to: int = 0
+
+    @property
+    def job_id(self) -> int:
+        return self.job.id
+
+
+@dataclass(frozen=True, slots=True)
+class JobStarted(Event):
+    kind: ClassVar[str] = "job_started"
+    job_id: int
+    resume_from: float = 0.0  # seconds already transcribed by an engine before this one
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress(Event):
+    kind: ClassVar[str] = "job_progress"
+    job_id: int
+    fraction: float  # of the job's audio, in [0, 1]
+    eta_s: float | None  # None until there is a rate to estimate from
+    audio_done_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReady(Event):
+    kind: ClassVar[str] = "segment_ready"
+    job_id: int
+    segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class JobDone(Event):
+    kind: ClassVar[str] = "job_done"
+    job_id: int
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed(Event):
+    kind: ClassVar[str] = "job_failed"
+    job_id: int
+    message: str  # one line naming the file and the problem
+    retryable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobCancelled(Event):
+    kind: ClassVar[str] = "job_cancelled"
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineError(Event):
+    """A command that could not be carried out, or trouble not tied to one job."""
+
+    kind: ClassVar[str] = "engine_error"
+    message: str  # one line
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Log(Event):
+    kind: ClassVar[str] = "log"
+    level: str  # "debug" | "info" | "warning" | "error"
+    message: str  # may span lines (a traceback, for the log file)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStarted(Event):
+    kind: ClassVar[str] = "live_started"
+    sample_rate: int
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate(Event):
+    """Streaming state: ``committed`` words are appended for good; ``partial`` words replace
+    the previous update's partial tail. Sent only when something changed."""
+
+    kind: ClassVar[str] = "live_update"
+    committed: tuple[Word, ...]
+    partial: tuple[Word, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStopped(Event):
+    kind: ClassVar[str] = "live_stopped"
+    error: str | None = None  # one line when the stream stopped on a problem
+
+
+@dataclass(frozen=True, slots=True)
+class EngineDied(Event):
+    """Made by the client, not the engine: the process exited or stopped answering.
+
+    The jobs it was running are requeued by the next engine, which resumes them.
+    """
+
+    kind: ClassVar[str] = "engine_died"
+    reason: str  # one line
+    exitcode: int | None = None
+    job_ids: tuple[int, ...] = ()
+
+
+COMMANDS: tuple[type[Command], ...] = (
+    Ping, LoadModel, SubmitJob, CancelJob, RetryJob, RerunJob, StartLive, StopLive, Shutdown,
+)  # fmt: skip
+EVENTS: tuple[type[Event], ...] = (
+    EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
+    JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveStopped,
+    EngineDied,
+)  # fmt: skip
