@@ -21,6 +21,12 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-vad", action="store_true", help="decode silence too")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("float32", "float16", "bfloat16", "int8"),
+        help="weights: int8 quantises linear layers (CPU, Whisper), halves the time",
+    )
+    parser.add_argument(
         "--aligner",
         default=None,
         help="Qwen3-ForcedAligner name or path for word times (default: "
@@ -48,7 +54,7 @@ def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def] 
 
         loaded = load_with_adapter(adapter, base=args.model, device=args.device)
     else:
-        loaded = load_model(args.model, device=args.device)
+        loaded = load_model(args.model, device=args.device, dtype=args.dtype)
     aligner = None
     if loaded.info.family == "qwen3_asr":
         aligner = _aligner(getattr(args, "aligner", None), args.device)

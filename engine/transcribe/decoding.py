@@ -114,7 +114,7 @@ class Decoder:
             input_ids=ids, encoder_hidden_states=states, cache=cache, use_cache=True
         )
         logits = self.model.proj_out(out.last_hidden_state[:, -1]).float()
-        return logits, out.past_key_values
+        return logits, out.cache
 
     @torch.inference_mode()
     def run(
