@@ -94,6 +94,8 @@ class StartLive(Command):
     model: str = DEFAULT_MODEL
     options: TranscriptionOptions = field(default_factory=TranscriptionOptions)
     device: str | int | None = None  # a sounddevice input; None: the system default
+    file: str | None = None  # play this file as if it were the microphone instead
+    speed: float | None = 1.0  # with ``file``: 1.0 real time, 4.0 four times, None unpaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,14 @@ class LiveUpdate(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LiveLevel(Event):
+    """The input level for a meter, about ten times a second while live."""
+
+    kind: ClassVar[str] = "live_level"
+    dbfs: float
+
+
+@dataclass(frozen=True, slots=True)
 class LiveStopped(Event):
     kind: ClassVar[str] = "live_stopped"
     error: str | None = None  # one line when the stream stopped on a problem
@@ -261,6 +271,6 @@ COMMANDS: tuple[type[Command], ...] = (
 )  # fmt: skip
 EVENTS: tuple[type[Event], ...] = (
     EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
-    JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveStopped,
-    EngineDied,
+    JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveLevel,
+    LiveStopped, EngineDied,
 )  # fmt: skip

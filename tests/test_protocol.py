@@ -55,6 +55,7 @@ SAMPLES: list[p.Message] = [
     p.Log(level="warning", message="a damaged packet was skipped"),
     p.LiveStarted(sample_rate=16000, device="pulse"),
     p.LiveUpdate(committed=(WORD,), partial=(Word(" wor", 1.0, 1.2, 0.3),)),
+    p.LiveLevel(dbfs=-23.5),
     p.LiveStopped(error=None),
     p.EngineDied(reason="the engine was killed (signal 9)", exitcode=-9, job_ids=(7,)),
 ]

@@ -16,10 +16,12 @@ from voxtune.engine.errors import VoxtuneError
 # One line a sub-command module, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "transcribe",
+    "live",
     "models",
     "eval",
     "batch",
     "jobs",
+    "gui",
     "finetune",
 )
 

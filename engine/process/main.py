@@ -27,6 +27,7 @@ from voxtune.engine.process.config import EngineConfig
 
 if TYPE_CHECKING:
     from voxtune.engine.jobs.runner import BatchRunner
+    from voxtune.engine.process.live import LiveSession
 
 STOP_TIMEOUT_S = 10.0  # a Shutdown waits this long for the running window to finish
 ORPHAN_GRACE_S = 3.0  # after the parent died: time to release the running job, then exit
@@ -85,6 +86,7 @@ class Engine:
         self.config = config
         self.outbox = outbox
         self.runner: BatchRunner | None = None
+        self.live: LiveSession | None = None
         self.done = threading.Event()
         self.orphaned = threading.Event()
 
@@ -106,6 +108,8 @@ class Engine:
 
     def stop(self) -> None:
         self.done.set()
+        if self.live is not None:
+            self.live.stop(STOP_TIMEOUT_S)
         if self.runner is not None:
             self.runner.stop(ORPHAN_GRACE_S if self.orphaned.is_set() else STOP_TIMEOUT_S)
             self.runner.store.close()
@@ -168,7 +172,17 @@ class Engine:
             case p.RerunJob(job_id=job_id, options=options, model=model):
                 job = runner.rerun(job_id, options, model)
                 self.outbox.emit(p.JobQueued(job=job, reply_to=command.seq))
-            case p.StartLive() | p.StopLive():
-                raise VoxtuneError(f"{command.kind}: live transcription is not in this engine yet")
+            case p.StartLive():
+                if self.live is not None and self.live.running:
+                    raise VoxtuneError("start_live: a live session is already running")
+                from voxtune.engine.process.live import LiveSession
+
+                self.live = LiveSession(command, self.outbox.emit, self.config.device)
+                self.live.start()
+            case p.StopLive():
+                if self.live is None or not self.live.running:
+                    raise VoxtuneError("stop_live: no live session is running")
+                self.live.stop()
+                self.live = None
             case _:
                 raise VoxtuneError(f"{command.kind}: unknown command")

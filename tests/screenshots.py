@@ -1,0 +1,140 @@
+"""Render each tab of the window offscreen to PNG under docs/screenshots/ (for the README).
+
+    QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUTPUT_DIR]
+
+The Live tab shows a real stream: tiny.en transcribing a FLEURS recording read through a
+FileSource, its updates fed through the bridge as the engine's events would be. The Files
+tab shows a queue in every state. No engine process is started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VOXTUNE_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+def english_files() -> list[Path]:
+    rows = (DATA / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return [DATA / r.split("\t")[0] for r in rows if r.split("\t")[1] == "en"]
+
+
+def live_updates(path: Path) -> list:
+    from voxtune.engine import protocol as p
+    from voxtune.engine.audio.sources import FileSource
+    from voxtune.engine.models import load_model
+    from voxtune.engine.stream import StreamingTranscriber
+
+    transcriber = StreamingTranscriber(load_model())
+    with FileSource(path, speed=None) as source:
+        return [p.LiveUpdate(committed=u.committed, partial=u.partial)
+                for u in transcriber.run(source)]  # fmt: skip
+
+
+def queue_jobs(files: list[Path], output_dir: Path) -> list:
+    from dataclasses import replace
+
+    from voxtune.engine.jobs.job import Job, JobSpec, JobState
+
+    now = time.time()
+    specs = [JobSpec.for_file(f, output_dir, formats=("srt", "txt")) for f in files]
+    queued = JobState.QUEUED
+    base = [Job(id=n, spec=s, state=queued, created_at=now) for n, s in enumerate(specs, 1)]
+    done = [(str(Path(s.output_dir) / f"{s.stem}.srt"),) for s in specs]
+    return [
+        replace(base[0], state=JobState.DONE, progress=1.0, duration=10.6, outputs=done[0]),
+        replace(base[1], state=JobState.DONE, progress=1.0, duration=12.9, outputs=done[1]),
+        replace(base[2], state=JobState.RUNNING, progress=0.42, duration=11.4),
+        base[3],
+        replace(base[4], state=JobState.FAILED, duration=None, retryable=False,
+                error=f"{specs[4].input_path}: not an audio or video file"),
+    ]  # fmt: skip
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#3a3a3a"), (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#3d6ea8"), (QPalette.ColorRole.HighlightedText, "#ffffff"),
+    ):  # fmt: skip
+        palette.setColor(role, QColor(colour))
+    return palette
+
+
+def main(output: Path) -> list[Path]:
+    from voxtune.engine.process.config import EngineConfig
+    from voxtune.ui.bridge import EngineBridge
+    from voxtune.ui.main_window import MainWindow
+    from voxtune.ui.settings import UiSettings, open_qsettings, save_settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    output.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="voxtune-shots-"))
+    os.environ.setdefault("VOXTUNE_HOME", str(scratch / "home"))
+    files = english_files()
+    store = open_qsettings(scratch / "settings.ini")
+    save_settings(store, UiSettings(output_dir=str(Path.home() / "Subtitles")))
+    bridge = EngineBridge(EngineConfig(db_path=str(scratch / "jobs.sqlite3")))
+    devices = ["Built-in Audio Analog Stereo", "USB Headset Microphone"]
+    window = MainWindow(bridge, store, devices=lambda: devices)
+    window.resize(1000, 620)
+    window.show()
+
+    model = window.files_tab.model
+    inputs = [*files[:4], files[4].with_name("meeting-notes.ogg")]
+    jobs = queue_jobs(inputs, Path.home() / "Subtitles")
+    model.set_jobs(jobs)
+    model.on_progress(3, 0.42, 14.0)
+    window.files_tab.table.selectRow(2)
+    window.engine_label.setText("Engine ready (pid 4242, CPU)")
+
+    updates = live_updates(files[0])
+    partial_at = max(i for i, u in enumerate(updates) if u.partial)
+    for update in updates[: partial_at + 1]:
+        bridge.dispatch(update)
+    window.live_tab.device_box.setCurrentIndex(1)
+    window.live_tab.on_started("Built-in Audio Analog Stereo")
+    window.models_tab.refresh()  # the stream imported tiny.en: it now has a size
+    window.live_tab.set_level(-18)
+
+    shots: list[Path] = []
+
+    def grab(name: str) -> None:
+        app.processEvents()
+        path = output / f"{name}.png"
+        window.grab().save(str(path))
+        shots.append(path)
+
+    for index, name in enumerate(("files", "live", "models", "settings")):
+        window.tabs.setCurrentIndex(index)
+        grab(name)
+    window.tabs.setCurrentIndex(1)
+    app.setPalette(dark_palette())
+    grab("live-dark")
+    app.setPalette(app.style().standardPalette())
+    window.tabs.setCurrentIndex(0)
+    window.banner.show_death("the engine was killed (signal 9)", (3,))
+    grab("engine-restart")
+    window.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return shots
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots"
+    for shot in main(target):
+        print(shot)

@@ -1,0 +1,181 @@
+"""The one place the UI meets the engine: ``EngineClient`` events become Qt signals.
+
+The client is polled from a QTimer on the GUI thread, so every signal is emitted there and
+widgets need no locks. When the engine dies the bridge says why, then starts a new one after
+``restart_delay_ms``; the new engine finds the jobs the old one was running in the job store
+and resumes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from voxtune.app.paths import jobs_db
+from voxtune.engine import protocol as p
+from voxtune.engine.client import EngineClient, EngineGone
+from voxtune.engine.jobs.job import Job, JobSpec
+from voxtune.engine.jobs.store import JobStore
+from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.types import TranscriptionOptions
+
+POLL_MS = 50
+MAX_EVENTS_PER_TICK = 200  # keeps the GUI responsive when the engine floods it
+# An engine that dies this many times in a row before saying it is ready cannot start here
+# (a broken install, say): restarting it forever would only hide that.
+MAX_FAILED_STARTS = 3
+
+
+class EngineBridge(QObject):
+    engine_ready = Signal(int)  # pid
+    engine_died = Signal(str, tuple)  # reason, ids of the jobs it was running
+    engine_restarted = Signal()
+    engine_error = Signal(str)
+    engine_gave_up = Signal(str)  # it keeps dying before it is ready: no more restarts
+    jobs_loaded = Signal(list)  # list[Job], as the job store has them
+    job_queued = Signal(object)  # Job
+    job_started = Signal(int, object)  # job id, duration (seconds) or None
+    job_progress = Signal(int, float, object)  # job id, fraction, ETA (seconds) or None
+    job_done = Signal(int, tuple)  # job id, output paths
+    job_failed = Signal(int, str, bool)  # job id, one-line message, retryable
+    job_cancelled = Signal(int)
+    model_loaded = Signal(object)  # protocol.ModelLoaded
+    live_started = Signal(str)  # device name
+    live_update = Signal(tuple, tuple)  # committed words (append), partial words (replace)
+    live_level = Signal(float)  # input level, dBFS
+    live_stopped = Signal(object)  # one-line error or None
+    event_received = Signal(object)  # every event, for logs and tests
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        restart_delay_ms: int = 1000,
+        heartbeat_timeout_s: float = 10.0,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.config = config or EngineConfig(db_path=str(jobs_db()))
+        self.client = EngineClient(self.config, heartbeat_timeout_s=heartbeat_timeout_s)
+        self.restart_delay_ms = restart_delay_ms
+        self.restarts = 0
+        self._failed_starts = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.client.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.client.stop()
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.client.restart()
+        self._timer.start()
+        self.engine_restarted.emit()
+
+    def set_device(self, device: str) -> None:
+        """Use ``device`` ("cpu" | "cuda") from the next engine start on."""
+        self.config = replace(self.config, device=device)
+        self.client.config = self.config
+
+    @property
+    def alive(self) -> bool:
+        return self.client.alive
+
+    @property
+    def pid(self) -> int | None:
+        return self.client.pid
+
+    def stored_jobs(self) -> list[Job]:
+        """The queue as the job store has it: what the app shows after a restart."""
+        with JobStore(self.config.db_path) as store:
+            return store.jobs()
+
+    def refresh_jobs(self) -> None:
+        self.jobs_loaded.emit(self.stored_jobs())
+
+    # -- commands -----------------------------------------------------------------------
+
+    def submit(self, spec: JobSpec) -> int | None:
+        return self._send(p.SubmitJob(spec=spec))
+
+    def cancel(self, job_id: int) -> int | None:
+        return self._send(p.CancelJob(job_id=job_id))
+
+    def retry(self, job_id: int) -> int | None:
+        return self._send(p.RetryJob(job_id=job_id))
+
+    def load_model(self, name: str) -> int | None:
+        return self._send(p.LoadModel(name=name))
+
+    def start_live(
+        self, model: str, options: TranscriptionOptions, device: str | int | None
+    ) -> int | None:
+        return self._send(p.StartLive(model=model, options=options, device=device))
+
+    def stop_live(self) -> int | None:
+        return self._send(p.StopLive())
+
+    def _send(self, command: p.Command) -> int | None:
+        try:
+            return self.client.send(command)
+        except EngineGone as exc:
+            self.engine_error.emit(str(exc))
+            return None
+
+    # -- events -------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        for _ in range(MAX_EVENTS_PER_TICK):
+            event = self.client.next_event(timeout=0)
+            if event is None:
+                return
+            self.dispatch(event)
+
+    def dispatch(self, event: p.Event) -> None:
+        """Turn one event into its signal (public: a test may feed events it made itself)."""
+        self.event_received.emit(event)
+        match event:
+            case p.EngineReady(pid=pid):
+                self._failed_starts = 0
+                self.engine_ready.emit(pid)
+            case p.EngineDied(reason=reason, job_ids=job_ids):
+                self._timer.stop()
+                self.engine_died.emit(reason, tuple(job_ids))
+                self._failed_starts += 1
+                if self._failed_starts < MAX_FAILED_STARTS:
+                    QTimer.singleShot(self.restart_delay_ms, self.restart)
+                else:
+                    self.engine_gave_up.emit(f"The engine could not be started: {reason}.")
+            case p.EngineError(message=message):
+                self.engine_error.emit(message)
+            case p.JobQueued(job=job):
+                self.job_queued.emit(job)
+            case p.JobStarted(job_id=job_id, duration=duration):
+                self.job_started.emit(job_id, duration)
+            case p.JobProgress(job_id=job_id, fraction=fraction, eta_s=eta):
+                self.job_progress.emit(job_id, fraction, eta)
+            case p.JobDone(job_id=job_id, outputs=outputs):
+                self.job_done.emit(job_id, tuple(outputs))
+            case p.JobFailed(job_id=job_id, message=message, retryable=retryable):
+                self.job_failed.emit(job_id, message, retryable)
+            case p.JobCancelled(job_id=job_id):
+                self.job_cancelled.emit(job_id)
+            case p.ModelLoaded():
+                self.model_loaded.emit(event)
+            case p.LiveStarted(device=device):
+                self.live_started.emit(device)
+            case p.LiveUpdate(committed=committed, partial=partial):
+                self.live_update.emit(tuple(committed), tuple(partial))
+            case p.LiveLevel(dbfs=dbfs):
+                self.live_level.emit(dbfs)
+            case p.LiveStopped(error=error):
+                self.live_stopped.emit(error)

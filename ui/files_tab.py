@@ -1,0 +1,212 @@
+"""Files tab: drop files or folders, watch the queue, cancel, retry, open what was written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voxtune.engine.jobs.job import OUTPUT_FORMATS, Job, JobSpec, JobState
+from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.job_table import PROGRESS_COLUMN, JobTableModel, ProgressDelegate
+from voxtune.ui.settings import UiSettings
+
+MEDIA_SUFFIXES = frozenset({
+    ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma",
+    ".webm", ".mp4", ".mkv", ".mov", ".avi", ".m4v",
+})  # fmt: skip
+DROP_HINT = "Drop audio or video files or folders anywhere on the window."
+MEDIA_FILTER = "Audio and video (" + " ".join(f"*{s}" for s in sorted(MEDIA_SUFFIXES)) + ")"
+
+
+def media_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and the media files inside folders (recursively, sorted)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = (p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES)
+            found.extend(sorted(p for p in inside if p.is_file()))
+        elif path.is_file():
+            found.append(path)
+    return found
+
+
+class FilesTab(QWidget):
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        settings: Callable[[], UiSettings],
+        on_settings: Callable[[UiSettings], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._settings = settings
+        self._on_settings = on_settings
+        self.model = JobTableModel()
+        self._connect_bridge()
+
+        self.add_button = QPushButton("Add files…")
+        self.add_button.setToolTip("Add audio or video files (Ctrl+O), or drop them here")
+        self.add_button.clicked.connect(self.choose_files)
+        self.format_boxes = {f: QCheckBox(f.upper()) for f in OUTPUT_FORMATS}
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("Output folder")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.choose_output_dir)
+
+        options = QHBoxLayout()
+        options.addWidget(self.add_button)
+        options.addSpacing(12)
+        options.addWidget(QLabel("Formats:"))
+        for box in self.format_boxes.values():
+            options.addWidget(box)
+        options.addSpacing(12)
+        options.addWidget(QLabel("Output folder:"))
+        options.addWidget(self.output_edit, 1)
+        options.addWidget(browse)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PROGRESS_COLUMN, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(PROGRESS_COLUMN, 140)
+        self.table.doubleClicked.connect(lambda _: self.open_output())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+        self.hint = QLabel(DROP_HINT)
+        self.cancel_button = QPushButton("Cancel")
+        self.retry_button = QPushButton("Retry")
+        self.open_button = QPushButton("Open output")
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.open_button.clicked.connect(self.open_output)
+        actions = QHBoxLayout()
+        actions.addWidget(self.hint)
+        actions.addStretch(1)
+        for button in (self.cancel_button, self.retry_button, self.open_button):
+            actions.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(options)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        self.load_settings(settings())
+        for box in self.format_boxes.values():
+            box.toggled.connect(lambda _: self._store_choices())
+        self.output_edit.editingFinished.connect(self._store_choices)
+        self.model.dataChanged.connect(lambda *_: self._update_buttons())
+        self._update_buttons()
+
+    def _connect_bridge(self) -> None:
+        b, m = self.bridge, self.model
+        b.jobs_loaded.connect(m.set_jobs)
+        b.job_queued.connect(m.upsert)
+        b.job_started.connect(m.on_started)
+        b.job_progress.connect(m.on_progress)
+        b.job_done.connect(m.on_done)
+        b.job_failed.connect(m.on_failed)
+        b.job_cancelled.connect(m.on_cancelled)
+        b.engine_died.connect(m.on_engine_died)
+
+    # -- choices --------------------------------------------------------------------------
+
+    def load_settings(self, settings: UiSettings) -> None:
+        for name, box in self.format_boxes.items():
+            box.setChecked(name in settings.formats)
+        self.output_edit.setText(settings.output_dir)
+
+    def formats(self) -> tuple[str, ...]:
+        return tuple(f for f, box in self.format_boxes.items() if box.isChecked())
+
+    def _store_choices(self) -> None:
+        current = self._settings()
+        formats = self.formats() or current.formats
+        output_dir = self.output_edit.text().strip() or current.output_dir
+        self._on_settings(replace(current, formats=formats, output_dir=output_dir))
+
+    def choose_output_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output_edit.text())
+        if folder:
+            self.output_edit.setText(folder)
+            self._store_choices()
+
+    def choose_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Add files", str(Path.home()), MEDIA_FILTER)
+        self.add_paths(names)
+
+    # -- queue ----------------------------------------------------------------------------
+
+    def add_paths(self, paths: Iterable[str | Path]) -> list[JobSpec]:
+        """Queue every media file in ``paths`` (folders are searched); the specs sent."""
+        paths = list(paths)
+        self._store_choices()
+        settings = self._settings()
+        specs = [
+            JobSpec.for_file(
+                path,
+                settings.output_dir,
+                formats=settings.formats,
+                model=settings.model,
+                options=settings.transcription_options(),
+            )
+            for path in media_files(paths)
+        ]
+        for spec in specs:
+            self.bridge.submit(spec)
+        if not specs:
+            names = ", ".join(Path(p).name or str(p) for p in paths)
+            self.hint.setText(f"{names}: no audio or video files there, nothing was added.")
+            self.hint.show()
+        return specs
+
+    def selected_jobs(self) -> list[Job]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.job_at(r) for r in rows]
+
+    def cancel_selected(self) -> None:
+        for job in self.selected_jobs():
+            if not job.state.finished:
+                self.bridge.cancel(job.id)
+
+    def retry_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state in (JobState.FAILED, JobState.CANCELLED) and job.retryable:
+                self.bridge.retry(job.id)
+
+    def open_output(self) -> None:
+        for job in self.selected_jobs():
+            target = job.outputs[0] if job.outputs else job.spec.output_dir
+            QDesktopServices.openUrl(QUrl.fromLocalFile(target))
+
+    def _update_buttons(self) -> None:
+        jobs = self.selected_jobs()
+        self.cancel_button.setEnabled(any(not j.state.finished for j in jobs))
+        self.retry_button.setEnabled(
+            any(j.state in (JobState.FAILED, JobState.CANCELLED) and j.retryable for j in jobs)
+        )
+        self.open_button.setEnabled(any(j.state == JobState.DONE for j in jobs))
+        if self.model.rowCount() and self.hint.text() == DROP_HINT:
+            self.hint.hide()

@@ -1,0 +1,180 @@
+"""Live tab: pick a microphone, start/stop (Space), watch words arrive, keep what was said."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voxtune.engine.errors import VoxtuneError
+from voxtune.engine.subtitles import write_outputs
+from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.confidence import ConfidenceLegend
+from voxtune.ui.settings import UiSettings
+from voxtune.ui.transcript_view import TranscriptView
+
+SAVE_FILTERS = {
+    "Text (*.txt)": "txt",
+    "Subtitles (*.srt)": "srt",
+    "JSON with words (*.json)": "json",
+}
+FLOOR_DBFS = -60  # the meter's left end; quieter is shown as silence
+
+
+def input_device_names() -> list[str]:
+    """Input devices the system offers; empty when PortAudio is missing or finds none."""
+    from voxtune.engine.audio.sources import list_input_devices
+
+    try:
+        return [d.name for d in list_input_devices()]
+    except (VoxtuneError, OSError, ImportError):
+        return []
+
+
+def save_transcript(view: TranscriptView, path: Path, settings: UiSettings) -> Path:
+    """Write the committed words to ``path``; its suffix (txt, srt, json) picks the format."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in SAVE_FILTERS.values():
+        raise VoxtuneError(f"{path}: cannot save as '{path.suffix}' (use .txt, .srt or .json)")
+    written = write_outputs(
+        view.transcript(), path.parent, path.stem, [fmt], settings.subtitle_rules()
+    )
+    return written[0]
+
+
+class LiveTab(QWidget):
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        settings: Callable[[], UiSettings],
+        devices: Callable[[], list[str]] = input_device_names,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._settings = settings
+        self._devices = devices
+        self.running = False
+
+        self.device_box = QComboBox()
+        self.device_box.setMinimumContentsLength(24)
+        self.refresh_devices()
+        self.meter = QProgressBar()
+        self.meter.setRange(FLOOR_DBFS, 0)
+        self.meter.setValue(FLOOR_DBFS)
+        self.meter.setFormat("%v dBFS")
+        self.meter.setToolTip("Input level")
+        self.meter.setMaximumWidth(180)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start or stop listening (Space)")
+        self.start_button.clicked.connect(self.toggle)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Microphone:"))
+        top.addWidget(self.device_box, 1)
+        top.addWidget(QLabel("Level:"))
+        top.addWidget(self.meter)
+        top.addWidget(self.start_button)
+
+        self.view = TranscriptView()
+        self.legend = ConfidenceLegend()
+        self.status = QLabel("Stopped.")
+        copy_button = QPushButton("Copy")
+        clear_button = QPushButton("Clear")
+        save_button = QPushButton("Save…")
+        copy_button.clicked.connect(self.copy)
+        clear_button.clicked.connect(self.view.clear_words)
+        save_button.clicked.connect(self.choose_save)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        for button in (copy_button, clear_button, save_button):
+            bottom.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.legend)
+        layout.addLayout(bottom)
+
+        self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        self.space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.space.activated.connect(self.toggle)
+        bridge.live_started.connect(self.on_started)
+        bridge.live_update.connect(self.view.apply_update)
+        bridge.live_level.connect(self.set_level)
+        bridge.live_stopped.connect(self.on_stopped)
+        bridge.engine_died.connect(lambda reason, _ids: self.on_stopped(reason))
+        bridge.engine_error.connect(self._on_engine_error)
+        self._starting = False
+
+    def refresh_devices(self) -> None:
+        self.device_box.clear()
+        self.device_box.addItem("System default", None)
+        for name in self._devices():
+            self.device_box.addItem(name, name)
+        wanted = self._settings().input_device
+        if wanted and (index := self.device_box.findData(wanted)) >= 0:
+            self.device_box.setCurrentIndex(index)
+
+    def toggle(self) -> None:
+        if self.running:
+            self.bridge.stop_live()
+            self.status.setText("Stopping…")
+            return
+        settings = self._settings()
+        self._starting = True  # an EngineError from here on is the engine refusing to start
+        self.status.setText("Starting…")
+        sent = self.bridge.start_live(
+            settings.model, settings.transcription_options(), self.device_box.currentData()
+        )
+        if sent is not None:
+            self.running = True
+            self.start_button.setText("Stop")
+
+    def _on_engine_error(self, message: str) -> None:
+        if self._starting:  # the engine refused to start the stream
+            self.on_stopped(message)
+
+    def on_started(self, device: str) -> None:
+        self._starting = False
+        self.running = True
+        self.start_button.setText("Stop")
+        self.status.setText(f"Listening on {device}.")
+
+    def on_stopped(self, error: str | None) -> None:
+        self.running = self._starting = False
+        self.start_button.setText("Start")
+        self.meter.setValue(FLOOR_DBFS)
+        self.status.setText(f"Stopped: {error}" if error else "Stopped.")
+
+    def set_level(self, dbfs: float) -> None:
+        self.meter.setValue(max(FLOOR_DBFS, min(0, round(dbfs))))
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.view.text())
+
+    def choose_save(self) -> None:
+        name, chosen = QFileDialog.getSaveFileName(
+            self, "Save transcript", str(Path.home() / "dictation.txt"), ";;".join(SAVE_FILTERS)
+        )
+        if not name:
+            return
+        path = Path(name)
+        if not path.suffix:
+            path = path.with_suffix("." + SAVE_FILTERS.get(chosen, "txt"))
+        try:
+            save_transcript(self.view, path, self._settings())
+        except VoxtuneError as exc:
+            QMessageBox.warning(self, "Save transcript", str(exc))

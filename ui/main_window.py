@@ -1,0 +1,114 @@
+"""The main window: engine banner, four tabs, drops and Ctrl+O, settings kept in QSettings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from voxtune.ui.banner import EngineBanner
+from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.files_tab import FilesTab
+from voxtune.ui.live_tab import LiveTab, input_device_names
+from voxtune.ui.models_tab import ModelsTab
+from voxtune.ui.settings import UiSettings, load_settings, save_settings
+from voxtune.ui.settings_tab import SettingsTab
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        store: QSettings,
+        *,
+        devices: Callable[[], list[str]] = input_device_names,
+        gpu_available: bool = False,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Voxtune")
+        self.resize(980, 640)
+        self.setAcceptDrops(True)
+        self.bridge = bridge
+        self.store = store
+        self.settings = load_settings(store)
+
+        self.banner = EngineBanner()
+        self.files_tab = FilesTab(bridge, self.current_settings, self.change_settings)
+        self.live_tab = LiveTab(bridge, self.current_settings, devices)
+        self.models_tab = ModelsTab(self.current_settings, self.change_settings)
+        self.settings_tab = SettingsTab(self.current_settings, self.change_settings, gpu_available)
+        self.tabs = QTabWidget()
+        for widget, title in (
+            (self.files_tab, "Files"),
+            (self.live_tab, "Live"),
+            (self.models_tab, "Models"),
+            (self.settings_tab, "Settings"),
+        ):
+            self.tabs.addTab(widget, title)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.engine_label = QLabel("Engine starting…")
+        self.statusBar().addPermanentWidget(self.engine_label)
+        open_action = QAction("Add files…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.files_tab.choose_files)
+        self.addAction(open_action)
+
+        bridge.engine_ready.connect(self._on_ready)
+        bridge.engine_died.connect(self._on_died)
+        bridge.engine_restarted.connect(self.banner.show_restarted)
+        bridge.engine_gave_up.connect(self.banner.show_error)
+        bridge.engine_error.connect(lambda message: self.statusBar().showMessage(message, 10000))
+
+    # -- settings -------------------------------------------------------------------------
+
+    def current_settings(self) -> UiSettings:
+        return self.settings
+
+    def change_settings(self, settings: UiSettings) -> None:
+        if settings == self.settings:
+            return
+        device_changed = settings.device != self.settings.device
+        self.settings = settings
+        save_settings(self.store, settings)
+        self.files_tab.load_settings(settings)
+        self.settings_tab.load(settings)
+        if device_changed:
+            self.bridge.set_device(settings.device)
+            self.bridge.restart()
+
+    # -- engine ---------------------------------------------------------------------------
+
+    def _on_ready(self, pid: int) -> None:
+        self.engine_label.setText(f"Engine ready (pid {pid}, {self.settings.device.upper()})")
+        self.bridge.refresh_jobs()
+
+    def _on_died(self, reason: str, job_ids: tuple[int, ...]) -> None:
+        self.engine_label.setText("Engine restarting…")
+        self.banner.show_death(reason, job_ids)
+
+    # -- drops ----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.tabs.setCurrentWidget(self.files_tab)
+            self.files_tab.add_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        save_settings(self.store, self.settings)
+        self.bridge.stop()
+        super().closeEvent(event)
