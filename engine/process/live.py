@@ -30,7 +30,7 @@ class LiveSession:
             transcription=replace(
                 live_transcription_options(),
                 language=command.options.language,
-                beam_size=1,
+                beam_size=command.options.beam_size,
             )
         )
         self.transcriber = StreamingTranscriber(load_model(command.model, device=device), options)

@@ -27,9 +27,14 @@ class VadOptions:
 
 @functools.cache
 def _model():  # type: ignore[no-untyped-def]
+    # Importing silero_vad sets torch to one thread for the whole process, which would halve
+    # the encoder's speed afterwards: keep the thread count the process had.
+    threads = torch.get_num_threads()
     from silero_vad import load_silero_vad
 
-    return load_silero_vad()
+    model = load_silero_vad()
+    torch.set_num_threads(threads)
+    return model
 
 
 def speech_regions(
