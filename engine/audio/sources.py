@@ -215,7 +215,29 @@ class CaptureBuffer:
         return audio
 
 
-class MicrophoneSource:
+class _StartStopContext:
+    """``with source:`` starts it and stops it, whatever happens inside."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class MicrophoneSource(_StartStopContext):
     """A PortAudio input stream (any device, any rate), read as 16 kHz mono float32."""
 
     sampling_rate = SAMPLING_RATE
@@ -272,18 +294,6 @@ class MicrophoneSource:
         ended = self._ended or (self._stream is not None and not self._stream.active)
         return self.capture.read(timeout, ended)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _pick_channels(self) -> int:
         # Mono costs least; a raw hardware device may insist on its own channel count.
         try:
@@ -298,7 +308,7 @@ class MicrophoneSource:
 # --- file -----------------------------------------------------------------------------------
 
 
-class FileSource:
+class FileSource(_StartStopContext):
     """A file played as a microphone would hear it: at real time, N× speed, or unpaced.
 
     ``speed=None`` hands the audio out as fast as it is read, one block a call. A slow reader
@@ -371,18 +381,6 @@ class FileSource:
         if audio.size:
             self.level = level_dbfs(audio)
         return audio
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _due(self) -> int:
         """Samples that would have arrived by now, in whole blocks, as a device delivers them."""

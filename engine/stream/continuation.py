@@ -34,8 +34,8 @@ from voxtune.engine.transcribe import WindowDecoder
 from voxtune.engine.transcribe.alignment import (
     WordSpan,
     split_words,
+    timed_word,
     token_pass,
-    word_confidence,
 )
 from voxtune.engine.types import TranscriptionOptions, Word
 
@@ -255,23 +255,10 @@ class ContinuationDecoder:
                     [tokens[i] for i in indices],
                     indices,
                 )
-            if scored.token_times is not None:
-                began = float(scored.token_times[span.token_indices[0], 0])
-                ended = float(scored.token_times[span.token_indices[-1], 1])
-            else:
-                began = ended = previous_end
-            began = min(max(began, previous_end), window)
-            ended = min(max(ended, began), window)
-            previous_end = ended
-            logprobs = scored.token_logprobs[span.token_indices]
-            words.append(
-                Word(
-                    text=span.text,
-                    start=round(offset + began, 3),
-                    end=round(offset + ended, 3),
-                    confidence=round(word_confidence(logprobs), 4),
-                )
+            word, previous_end = timed_word(
+                span.text, span.token_indices, scored, offset, window, previous_end
             )
+            words.append(word)
             word_tokens.append(tuple(span.tokens))
         if words and not words[0].text.strip():
             words, word_tokens = words[1:], word_tokens[1:]

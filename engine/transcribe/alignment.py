@@ -300,3 +300,27 @@ def trim_long_boundary_words(words: list[Word]) -> list[Word]:
         elif i == 0 or after_sentence:
             trimmed[i] = replace(word, start=round(word.end - longest, 3))
     return trimmed
+
+
+def timed_word(
+    text: str, indices: list[int], scored: TokenPass, offset: float, window: float, floor: float
+) -> tuple[Word, float]:
+    """The word made of the window's tokens at ``indices``, and where it ends in the window.
+
+    It starts no earlier than ``floor`` (where the previous word ended) and ends inside the
+    window; without alignment times it is placed at ``floor``.
+    """
+    if scored.token_times is not None:
+        start = float(scored.token_times[indices[0], 0])
+        end = float(scored.token_times[indices[-1], 1])
+    else:
+        start = end = floor
+    start = min(max(start, floor), window)
+    end = min(max(end, start), window)
+    word = Word(
+        text=text,
+        start=round(offset + start, 3),
+        end=round(offset + end, 3),
+        confidence=round(word_confidence(scored.token_logprobs[indices]), 4),
+    )
+    return word, end

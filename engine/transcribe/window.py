@@ -18,9 +18,9 @@ from voxtune.engine.models import LoadedModel
 from voxtune.engine.transcribe.alignment import (
     TokenPass,
     split_words,
+    timed_word,
     token_pass,
     trim_long_boundary_words,
-    word_confidence,
 )
 from voxtune.engine.transcribe.decoding import Decoder, DecodeSettings, TokenRules
 from voxtune.engine.transcribe.tokens import special_tokens
@@ -336,21 +336,8 @@ class WindowDecoder:
             if not span.text.strip():
                 continue
             indices = [first + i for i in span.token_indices]
-            logprobs = scored.token_logprobs[indices]
-            if scored.token_times is not None:
-                start = float(scored.token_times[indices[0], 0])
-                end = float(scored.token_times[indices[-1], 1])
-            else:
-                start = end = previous_end
-            start = min(max(start, previous_end), window)
-            end = min(max(end, start), window)
-            previous_end = end
-            words.append(
-                Word(
-                    text=span.text,
-                    start=round(offset + start, 3),
-                    end=round(offset + end, 3),
-                    confidence=round(word_confidence(logprobs), 4),
-                )
+            word, previous_end = timed_word(
+                span.text, indices, scored, offset, window, previous_end
             )
+            words.append(word)
         return words
