@@ -104,6 +104,8 @@ class Checkpoint:
     seek: float  # where the next window starts
     prompt: tuple[int, ...]  # conditioning tokens for the next window
     language: str | None
+    # Qwen3-ASR: leading words of the next chunk that the chunk before it already gave.
+    skip_words: int = 0
 
     @property
     def finished(self) -> bool:
@@ -117,6 +119,7 @@ class Checkpoint:
                 "seek": self.seek,
                 "prompt": self.prompt,
                 "language": self.language,
+                "skip_words": self.skip_words,
             }
         )
 
@@ -129,4 +132,5 @@ class Checkpoint:
             seek=float(values["seek"]),
             prompt=tuple(int(t) for t in values["prompt"]),
             language=values["language"],
+            skip_words=int(values.get("skip_words", 0)),
         )

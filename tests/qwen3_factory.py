@@ -148,3 +148,54 @@ def build_tiny_qwen3_asr(
     )
     processor.save_pretrained(str(directory))
     return directory
+
+
+def build_scripted_qwen3_asr(
+    directory: Path,
+    text: str = " the quick brown fox jumps over lazy dog",
+    language: str = "English",
+) -> Path:
+    """A tiny Qwen3-ASR that answers ``language {language}<asr_text>{text}`` and stops, whatever
+    it hears: a bigram model. Every layer's output projections are zero, so the last hidden
+    state is the (normalised) embedding of the last token, and the untied output matrix maps
+    each token of that answer (and the prompt's last token) to the next one. Its tokens must
+    all differ; any other token is followed by whatever the random embeddings favour."""
+    import itertools
+
+    import torch
+    from transformers import AutoProcessor, Qwen3ASRForConditionalGeneration
+
+    build_tiny_qwen3_asr(directory)
+    processor = AutoProcessor.from_pretrained(str(directory))
+    tokenizer = processor.tokenizer
+    silence = [torch.zeros(16000).numpy()]
+    prompt = processor.apply_transcription_request(audio=silence)["input_ids"][0].tolist()
+    answer = tokenizer.encode(f"language {language}<asr_text>{text}", add_special_tokens=False)
+    chain = [prompt[-1], *answer]
+    chain.append(tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    if len(set(chain[:-1])) != len(chain) - 1:
+        raise ValueError(f"the answer's tokens repeat: {tokenizer.convert_ids_to_tokens(chain)}")
+    model = Qwen3ASRForConditionalGeneration.from_pretrained(str(directory)).eval()
+    model.config.tie_word_embeddings = False
+    model.config.text_config.tie_word_embeddings = False
+    embeddings = model.get_input_embeddings().weight.detach()
+    # The tiny model's tied output rows of non-word tokens were zeroed, and so were their
+    # embeddings: give those tokens (untied now) embeddings of their own again.
+    unused = embeddings.norm(dim=1) == 0
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        embeddings[unused] = torch.randn(
+            int(unused.sum()), embeddings.shape[1], generator=generator
+        )
+    head = torch.zeros_like(embeddings)
+    # |final hidden| = sqrt(hidden size) after RMSNorm: the chosen token's logit is about 10.
+    scale = 10.0 / embeddings.shape[1] ** 0.5
+    for token, following in itertools.pairwise(chain):
+        head[following] = scale * embeddings[token] / embeddings[token].norm()
+    with torch.no_grad():
+        for layer in model.model.language_model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.lm_head.weight = torch.nn.Parameter(head)
+    model.save_pretrained(str(directory))
+    return directory

@@ -166,3 +166,26 @@ def write_folder_dataset(spoken: list[SpokenSentence], directory: Path) -> Path:
         shutil.copyfile(item.audio, target)
         target.with_suffix(".txt").write_text(item.text + "\n", encoding="utf-8")
     return directory
+
+
+def build_trainable_qwen3(directory: Path, seed: int = 0) -> Path:
+    """The tiny random Qwen3-ASR of ``qwen3_factory``, with every token writable again.
+
+    The factory zeroes the (tied) embedding rows of every token but whole words, so that a
+    random model's greedy output is words. A tune must also learn to write ``language``,
+    ``<asr_text>``, punctuation and ``<|im_end|>``, and LoRA cannot change the output rows
+    nor the final norm: with rows of norm ~0 (zeroed) or ~0.16 (std 0.02 over 64 dims) no
+    logit can rise far above the rest. Rows of std 0.25 (norm ~2) let it learn.
+    """
+    import torch
+    from qwen3_factory import build_tiny_qwen3_asr
+    from transformers import Qwen3ASRForConditionalGeneration
+
+    build_tiny_qwen3_asr(directory, seed=seed)
+    model = Qwen3ASRForConditionalGeneration.from_pretrained(directory)
+    weight = model.get_output_embeddings().weight  # tied: the input embeddings too
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        weight.copy_(0.25 * torch.randn(weight.shape, generator=generator))
+    model.save_pretrained(directory)
+    return directory

@@ -110,11 +110,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise VoxtuneError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.aligner not in (None, "none"):
+        # Jobs carry one model; batch gives Qwen3-ASR segment times (marked so in JSON).
+        raise VoxtuneError(
+            "--aligner: batch jobs give segment times only; "
+            "use `voxtune transcribe --aligner` for word times"
+        )
     specs = job_specs(args)
     store = JobStore(jobs_db())  # opened here first: a broken database is reported at once
     config = EngineConfig(
         db_path=str(store.path),
         device=args.device,
+        dtype=args.dtype,
         threads=args.threads,
         batch_size=args.batch_size,
     )

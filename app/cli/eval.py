@@ -20,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("manifest", type=Path, metavar="MANIFEST.tsv")
     add_decoding_arguments(parser)
     parser.add_argument(
-        "--adapter", type=Path, default=None, help="a LoRA adapter directory applied to --model"
+        "--adapter",
+        type=Path,
+        default=None,
+        help="a LoRA adapter directory (voxtune finetune's OUT/adapter) applied to --model",
     )
     parser.add_argument("--limit", type=int, default=None, help="evaluate the first N rows only")
     parser.add_argument("--show", type=int, default=5, help="print the N worst utterances")
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     scored = []
     for row in tqdm(rows, desc="eval", file=sys.stderr, disable=None):
         row_options = options
-        if row.language and transcriber.decoder.special.multilingual and not args.language:
+        # Multilingual models are told each row's language (Whisper and Qwen3-ASR alike).
+        if row.language and transcriber.loaded.info.multilingual and not args.language:
             row_options = replace(options, language=row.language)
         started = time.perf_counter()
         transcript = transcribe_file(row.audio, transcriber, row_options)

@@ -2,9 +2,10 @@
 
 DATA is a folder of audio files with same-named .txt transcripts, a Hugging Face audiofolder
 (metadata.csv), or a CSV/TSV/JSONL manifest with audio and text columns (and optionally
-language). Every row is checked first; bad rows are listed, then skipped or fatal. The
-default is LoRA on the decoder with the encoder frozen (its outputs are computed once);
-the result is a PEFT adapter in DIR/adapter, optionally merged or registered as a model.
+language). Every row is checked first; bad rows are listed, then skipped or fatal. Whisper
+and Qwen3-ASR models tune the same way. The default is LoRA on the decoder with the encoder
+frozen (its outputs are computed once); the result is a PEFT adapter in DIR/adapter,
+optionally merged (--merge) and/or registered as a model (--register NAME).
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voxtune.engine.tune.config import PRECISIONS
+from voxtune.engine.tune.defaults import CPU_BATCH, DEVICE_HELP, GPU_BATCH
+
 if TYPE_CHECKING:
     from tqdm import tqdm
 
     from voxtune.engine.tune.events import TuneEvent, TuneFinished, TuneStarted
 
-CPU_BATCH, GPU_BATCH = 16, 32
+TARGETS_HELP = (
+    "LoRA layers: attention (Whisper q/k/v/out_proj; Qwen3-ASR audio q/k/v/out_proj, text "
+    "q/k/v/o_proj) or attention+mlp (also fc1/fc2; text gate/up/down_proj)"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "finetune",
         help="fine-tune a model (LoRA) on your recordings",
         description=__doc__,
+        epilog=DEVICE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--base", "-m", default="whisper-tiny.en", help="model name or path")
@@ -36,18 +44,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--validation-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--on-bad-rows", choices=("skip", "fail"), default="skip")
-    parser.add_argument("--language", help="language of rows that name none (multilingual)")
+    parser.add_argument(
+        "--language", help="language of rows that name none (multilingual models; default en)"
+    )
     parser.add_argument("--method", choices=("lora", "full"), default="lora")
     parser.add_argument("--rank", type=int, default=32, help="LoRA rank")
     parser.add_argument("--alpha", type=int, default=64, help="LoRA alpha")
     parser.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout")
     parser.add_argument(
-        "--targets", choices=("attention", "attention+mlp"), default="attention+mlp"
+        "--targets",
+        choices=("attention", "attention+mlp"),
+        default="attention+mlp",
+        help=TARGETS_HELP,
     )
-    parser.add_argument("--train", choices=("decoder", "encoder", "both"), default="decoder")
+    parser.add_argument(
+        "--train",
+        choices=("decoder", "encoder", "both"),
+        default="decoder",
+        help="the part that learns; the rest is frozen (Qwen3-ASR: the audio encoder and its "
+        "projector, or the text decoder)",
+    )
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--max-steps", type=int, help="optimizer steps (overrides --epochs)")
-    parser.add_argument("--batch-size", type=int, help=f"default {CPU_BATCH} (CPU), {GPU_BATCH}")
+    parser.add_argument(
+        "--batch-size", type=int, help=f"default {CPU_BATCH} on a CPU, {GPU_BATCH} on a GPU"
+    )
     parser.add_argument("--grad-accum", type=int, default=1, help="batches per optimizer step")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of steps")
@@ -55,21 +76,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps; 0: none")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint in --out (with the same training options)",
+    )
     parser.add_argument("--eval-every", type=int, default=0, help="steps; 0: every epoch")
     parser.add_argument("--patience", type=int, default=0, help="early stopping; 0: off")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="autocast; auto: bfloat16 on GPUs that have it, float32 otherwise",
+    )
     parser.add_argument("--merge", action="store_true", help="also save a merged full model")
-    parser.add_argument("--register", metavar="NAME", help="register the result as a model")
+    parser.add_argument(
+        "--register",
+        metavar="NAME",
+        help="register as a model for --model NAME: the adapter on its base, or with --merge "
+        "the merged model",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from voxtune.engine.tune import TuneConfig, run_tune
+    from voxtune.engine.tune.defaults import default_batch_size, default_device
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = args.device or default_device()
     try:
         config = TuneConfig(
             data=args.data,
@@ -88,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             train=args.train,
             epochs=args.epochs,
             max_steps=args.max_steps,
-            batch_size=args.batch_size or (GPU_BATCH if device.startswith("cuda") else CPU_BATCH),
+            batch_size=args.batch_size or default_batch_size(device),
             gradient_accumulation=args.grad_accum,
             learning_rate=args.lr,
             warmup_fraction=args.warmup,
@@ -100,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             eval_every=args.eval_every,
             patience=args.patience,
             device=device,
+            precision=args.precision,
             merge=args.merge,
             register_as=args.register,
         )

@@ -59,6 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="beam search width (1: greedy, cheapest)",
     )  # fmt: skip
     parser.add_argument("--compute", default="cpu", help="torch device for the model: cpu or cuda")
+    parser.add_argument(
+        "--aligner", default=None, metavar="NAME|PATH",
+        help="Qwen3-ASR models: Qwen3-ForcedAligner for word times (default: "
+        "qwen3-forced-aligner-0.6b when downloaded; 'none' for estimated times)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON line an event")
     parser.set_defaults(func=run)
 
@@ -96,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
 def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from voxtune.engine.models import load_model
+    from voxtune.app.cli.common import _aligner
+    from voxtune.engine.models import load_model, resolve_model
+    from voxtune.engine.models.qwen3_layout import QWEN3_ASR
     from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
 
     defaults = StreamingOptions()
@@ -107,7 +114,17 @@ def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             defaults.transcription, language=args.language, beam_size=args.beam_size
         ),
     )
-    return StreamingTranscriber(load_model(args.model, device=args.compute), options)
+    info = resolve_model(args.model)
+    if info.family == QWEN3_ASR and args.language and args.language not in info.languages:
+        # Said before the weights load, so a typo costs a moment, not a model load.
+        raise VoxtuneError(
+            f"{info.name}: language '{args.language}' is not one Qwen3-ASR knows "
+            f"(choose from {', '.join(sorted(info.languages))})"
+        )
+    loaded = load_model(args.model, device=args.compute)
+    # Whisper times its words itself; Qwen3-ASR needs an aligner for measured times.
+    aligner = _aligner(args.aligner, args.compute) if loaded.info.family == QWEN3_ASR else None
+    return StreamingTranscriber(loaded, options, aligner=aligner)
 
 
 def _print_devices(devices: list, as_json: bool) -> None:  # list[InputDevice]

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="models available here")
     listing.set_defaults(func=run_list)
 
-    importing = actions.add_parser("import", help="import a CTranslate2 Whisper folder")
+    importing = actions.add_parser(
+        "import", help="import a CTranslate2 Whisper or a Qwen3-ASR folder (either layout)"
+    )
     importing.add_argument("path", type=Path, metavar="PATH")
     importing.add_argument("--name", default=None, help="name to use (default: folder name)")
     importing.set_defaults(func=run_import)
@@ -36,8 +38,13 @@ def describe_languages(languages: tuple[str, ...]) -> str:
 
 
 def _location(info: ModelInfo) -> str:
+    from voxtune.engine.models.qwen3_registry import DOWNLOAD_BYTES, QWEN3_MODELS
+
     if info.source == "embedded" and info.size_bytes == 0:
         return "embedded (not imported yet)"
+    if info.name in QWEN3_MODELS and info.size_bytes == 0:
+        size = DOWNLOAD_BYTES[info.name] / 1e9
+        return f"not downloaded ({size:.1f} GB from {QWEN3_MODELS[info.name]})"
     return str(info.location)
 
 
@@ -66,9 +73,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from voxtune.engine.models import import_ctranslate2
+    from voxtune.engine.models.registry import import_folder
 
-    info = import_ctranslate2(args.path, name=args.name)
+    info = import_folder(args.path, name=args.name)
     print(f"imported {info.name} ({describe_languages(info.languages)}) into {info.location}")
     return 0
 

@@ -1,10 +1,11 @@
 """Runs the job queue inside the engine process, one worker thread, one job (or batch) at a time.
 
-Order: priority, then age. Long files go window by window through ``Transcriber.windows``, each
-window's segments and checkpoint persisted before the next one starts; short files (one
-window) with the same model and options are claimed together, sorted by length and decoded
-in batches. Cancel and stop are checked between windows and between batches. Output files
-are written, atomically, only once a job's transcript is complete.
+Order: priority, then age. Long files go step by step through the transcriber's ``windows``
+(Whisper: one 30 s window a step; Qwen3-ASR: one batch of overlapping chunks), each step's
+segments and checkpoint persisted before the next one starts; short files (one window) with
+the same model and options are claimed together, sorted by length and decoded in batches.
+Cancel and stop are checked between steps and between batches. Output files are written,
+atomically, only once a job's transcript is complete.
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ from voxtune.engine.models.info import ModelInfo
 MANIFEST = "voxtune-model.json"
 WEIGHTS = "model.safetensors"
 FORMAT_VERSION = 1
+# A registered LoRA adapter: the folder holds the adapter (and the processor), not a model;
+# ``base`` names the model it applies to, and transformers loads the two together (PEFT).
+ADAPTER_SOURCE = "tuned-adapter"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Manifest:
     sha256: str
     imported_from: str  # the CTranslate2 directory, or "" when unknown
     source_stamp: str  # size and mtime of the source weights, to notice a changed source
+    base: str = ""  # the base model's name or path (registered adapters only)
 
     def to_json(self) -> str:
         data = {
@@ -40,6 +46,8 @@ class Manifest:
             "imported_from": self.imported_from,
             "source_stamp": self.source_stamp,
         }
+        if self.base:
+            data["base"] = self.base
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -67,6 +75,7 @@ def read_manifest(directory: Path) -> Manifest | None:
             sha256=str(data["sha256"]),
             imported_from=str(data.get("imported_from", "")),
             source_stamp=str(data.get("source_stamp", "")),
+            base=str(data.get("base", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -90,3 +99,23 @@ def verify_weights(directory: Path, manifest: Manifest) -> None:
         raise ModelError(f"{weights}: missing (the model folder is incomplete)")
     if file_sha256(weights) != manifest.sha256:
         raise ModelError(f"{weights}: corrupt (checksum differs from the import); re-import it")
+
+
+def verify_adapter(directory: Path, manifest: Manifest, base_location: Path) -> None:
+    """ModelError naming the file when a registered adapter's weights changed; points the
+    adapter at where its base lives now (``from_pretrained`` reads the base from there)."""
+    weights = directory / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise ModelError(f"{weights}: missing (the adapter folder is incomplete)")
+    if file_sha256(weights) != manifest.sha256:
+        raise ModelError(f"{weights}: corrupt (checksum differs from the registration)")
+    config_path = directory / ADAPTER_CONFIG
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{config_path}: unreadable adapter config ({exc})") from None
+    if config.get("base_model_name_or_path") != str(base_location):
+        from voxtune.engine.atomic import write_text
+
+        config["base_model_name_or_path"] = str(base_location)
+        write_text(config_path, json.dumps(config, indent=2) + "\n")

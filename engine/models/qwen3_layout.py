@@ -176,6 +176,17 @@ def native_to_original(source: Path, target: Path) -> None:
     _convert_folder(source, target, original, lambda name: _rename(name, reverse))
 
 
+def copy_native(source: Path, target: Path) -> None:
+    """A native-layout folder copied into ``target``, its weight shards joined into one file."""
+    config = read_config(source)
+    if qwen3_family(config) is None or is_original_layout(config):
+        raise ModelError(f"{source}: not a native-layout Qwen3-ASR folder")
+    _convert_folder(source, target, config, lambda name: name)
+    for path in source.iterdir():  # processor settings, chat template, …
+        if path.is_file() and path.suffix != ".safetensors" and not (target / path.name).exists():
+            shutil.copyfile(path, target / path.name)
+
+
 def _rename(name: str, mapping: tuple[tuple[str, str], ...]) -> str:
     for old, new in mapping:
         if name.startswith(old):

@@ -6,6 +6,7 @@ from voxtune.engine.errors import ModelError
 from voxtune.engine.models.info import LoadedModel, ModelInfo
 from voxtune.engine.models.pretrained import load_pretrained
 from voxtune.engine.models.qwen3_layout import FORCED_ALIGNER
+from voxtune.engine.models.qwen3_memory import check_fits, weight_bytes
 
 
 def load_qwen3(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
@@ -18,6 +19,12 @@ def load_qwen3(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
 
     if dtype == "int8":
         raise ModelError(f"{info.name}: int8 is for Whisper only; use float32 or bfloat16")
+    if dtype == "float16" and not device.startswith("cuda"):
+        # Many CPU kernels have no float16 path (and those that do are slow); bfloat16 has.
+        raise ModelError(f"{info.name}: float16 is for GPUs; on the CPU use float32 or bfloat16")
+    if device.startswith("cuda") and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        check_fits(info.name, weight_bytes(info.location, dtype), free, device, dtype)
     torch_dtype: torch.dtype = getattr(torch, dtype)
     model_class = (
         Qwen3ASRForTokenClassification

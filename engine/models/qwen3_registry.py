@@ -26,6 +26,8 @@ from voxtune.engine.models.manifest import (
 )
 from voxtune.engine.models.qwen3_layout import (
     FORCED_ALIGNER,
+    QWEN3_ASR,
+    copy_native,
     is_original_layout,
     original_to_native,
     qwen3_family,
@@ -36,6 +38,13 @@ QWEN3_MODELS = {
     "qwen3-asr-0.6b": "Qwen/Qwen3-ASR-0.6B",
     "qwen3-asr-1.7b": "Qwen/Qwen3-ASR-1.7B",
     "qwen3-forced-aligner-0.6b": "Qwen/Qwen3-ForcedAligner-0.6B",
+}
+# What each download weighs (bfloat16 safetensors, as the Hub repositories list them), so a
+# listing can say what fetching costs without reaching the Hub. 0.6B: 0.9 B parameters.
+DOWNLOAD_BYTES = {
+    "qwen3-asr-0.6b": 1_880_000_000,
+    "qwen3-asr-1.7b": 4_700_000_000,
+    "qwen3-forced-aligner-0.6b": 1_840_000_000,
 }
 DEFAULT_ALIGNER = "qwen3-forced-aligner-0.6b"
 # ISO codes the ASR models transcribe (names as in transformers' Qwen3-ASR processor).
@@ -86,6 +95,26 @@ def announce_download(name: str, repo_id: str) -> None:
     )
 
 
+def qwen3_listing(name: str) -> ModelInfo:
+    """A registry entry as ``voxtune models list`` shows it, without converting or fetching:
+    ``size_bytes`` is 0 while it is not on this machine."""
+    from huggingface_hub import try_to_load_from_cache
+
+    family = FORCED_ALIGNER if name == DEFAULT_ALIGNER else QWEN3_ASR
+    converted = models_dir() / name
+    if manifest := read_manifest(converted):
+        return manifest_info(converted, manifest)
+    cached = try_to_load_from_cache(QWEN3_MODELS[name], "config.json")
+    if isinstance(cached, str):  # a snapshot in the Hugging Face cache, not converted yet
+        from voxtune.engine.models.manifest import directory_size
+
+        folder = Path(cached).parent
+        return ModelInfo(
+            name, family, qwen3_languages(family), directory_size(folder), folder, "hub"
+        )
+    return ModelInfo(name, family, qwen3_languages(family), 0, converted, "hub")
+
+
 def qwen3_folder_info(folder: Path, name: str, source: str) -> ModelInfo:
     """A Qwen3-ASR folder ready to load: native as is, original converted once (cached)."""
     config = read_config(folder)
@@ -123,16 +152,44 @@ def _converted(folder: Path, name: str, family: str, source: str) -> ModelInfo:
         except ModelError:
             pass  # a damaged conversion is simply converted again
     original_to_native(folder, target)
+    return _register(folder, target, name, family, source)
+
+
+def import_qwen3(folder: Path, name: str) -> ModelInfo:
+    """``voxtune models import``: ``folder`` (either layout) as ``models_dir()/name``, native.
+
+    Importing the same folder again redoes it; a name another folder holds is refused.
+    """
+    config = read_config(folder)
+    family = qwen3_family(config)
+    if family is None:
+        raise ModelError(f"{folder}: not a Qwen3-ASR model (model_type {config.get('model_type')})")
+    target = models_dir() / name
+    existing = read_manifest(target)
+    if existing is not None and existing.imported_from != str(folder.resolve()):
+        raise ModelError(
+            f"{target}: the name '{name}' is taken by a model imported from "
+            f"{existing.imported_from or 'elsewhere'} (choose another --name)"
+        )
+    if is_original_layout(config):
+        original_to_native(folder, target)
+    else:
+        copy_native(folder, target)
+    return _register(folder, target, name, family, "imported")
+
+
+def _register(folder: Path, target: Path, name: str, family: str, source: str) -> ModelInfo:
+    """Write the manifest that makes ``target`` (converted from ``folder``) a known model."""
+    from voxtune.engine.atomic import write_text
+
     manifest = Manifest(
         name=name,
         family=family,
         languages=qwen3_languages(family),
         source=source,
         sha256=file_sha256(target / WEIGHTS),
-        imported_from=resolved,
+        imported_from=str(folder.resolve()),
         source_stamp=_stamp(folder),
     )
-    from voxtune.engine.atomic import write_text
-
     write_text(target / MANIFEST, manifest.to_json())
     return manifest_info(target, manifest)

@@ -16,15 +16,23 @@ from voxtune.engine.models.builtin import BUILTIN_MODELS
 from voxtune.engine.models.ct2_source import CT2Source
 from voxtune.engine.models.info import ModelInfo
 from voxtune.engine.models.manifest import (
+    ADAPTER_SOURCE,
     WEIGHTS,
     Manifest,
     directory_size,
     manifest_info,
     read_manifest,
+    verify_adapter,
     verify_weights,
 )
 from voxtune.engine.models.qwen3_layout import qwen3_family
-from voxtune.engine.models.qwen3_registry import QWEN3_MODELS, qwen3_folder_info, resolve_qwen3
+from voxtune.engine.models.qwen3_registry import (
+    QWEN3_MODELS,
+    import_qwen3,
+    qwen3_folder_info,
+    qwen3_listing,
+    resolve_qwen3,
+)
 from voxtune.engine.models.whisper_tokenizer_files import (
     MULTILINGUAL_VOCAB_SIZE,
     read_vocabulary,
@@ -46,6 +54,8 @@ def resolve_model(name_or_path: str) -> ModelInfo:
         return resolve_qwen3(name_or_path)
     imported = models_dir() / name_or_path
     if _is_plain_name(name_or_path) and (manifest := read_manifest(imported)):
+        if manifest.source == ADAPTER_SOURCE:
+            return _registered_adapter(imported, manifest)
         return _imported(imported, manifest)
     path = Path(name_or_path).expanduser()
     if path.exists() or name_or_path.startswith((".", "/", "~")):
@@ -58,14 +68,35 @@ def resolve_model(name_or_path: str) -> ModelInfo:
 
 
 def list_models() -> list[ModelInfo]:
-    """Built-ins (imported or not) first, then every other imported model, by name."""
+    """Built-ins (imported or not) first, then the Qwen3-ASR registry entries (downloaded or
+    not: ``size_bytes`` 0), then every other imported model, by name."""
     infos = [_builtin_listing(name) for name in BUILTIN_MODELS]
+    infos.extend(qwen3_listing(name) for name in QWEN3_MODELS)
     for folder in sorted(models_dir().iterdir()):
-        if folder.name in BUILTIN_MODELS or folder.name.startswith("."):
+        if folder.name in BUILTIN_MODELS or folder.name in QWEN3_MODELS:
+            continue
+        if folder.name.startswith("."):
             continue
         if manifest := read_manifest(folder):
             infos.append(manifest_info(folder, manifest))
     return infos
+
+
+def import_folder(path: Path, name: str | None = None) -> ModelInfo:
+    """``voxtune models import``: a CTranslate2 Whisper folder, or a Qwen3-ASR folder in either
+    layout (converted to the native one), into the model store as ``name``."""
+    path = Path(path).expanduser()
+    if path.is_dir() and not (path / "model.bin").is_file() and (path / "config.json").is_file():
+        from voxtune.engine.models.qwen3_layout import qwen3_family, read_config
+
+        if qwen3_family(read_config(path)) is not None:
+            name = name or path.resolve().name
+            if name in BUILTIN_MODELS or name in QWEN3_MODELS or not _is_plain_name(name):
+                raise ModelError(f"{name!r}: a built-in or registry name (choose another --name)")
+            return import_qwen3(path, name)
+    from voxtune.engine.models.ctranslate2_import import import_ctranslate2
+
+    return import_ctranslate2(path, name=name)
 
 
 def _is_plain_name(name: str) -> bool:
@@ -85,6 +116,14 @@ def _imported(directory: Path, manifest: Manifest) -> ModelInfo:
         if origin is None or not (origin / "model.bin").is_file():
             raise
         return _import(CT2Source.directory(origin), manifest.name, manifest.source)
+    return manifest_info(directory, manifest)
+
+
+def _registered_adapter(directory: Path, manifest: Manifest) -> ModelInfo:
+    """A tune registered as a LoRA adapter (``voxtune finetune --register``): its base must
+    resolve; loading the folder then loads the base with the adapter applied (PEFT)."""
+    base = resolve_model(manifest.base)
+    verify_adapter(directory, manifest, base.location.resolve())
     return manifest_info(directory, manifest)
 
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from voxtune.engine.audio.sources import AudioSource
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.continuation import ContinuationDecoder, Hypothesis
+from voxtune.engine.stream.continuation import Hypothesis
+from voxtune.engine.stream.decoders import make_continuation_decoder
 from voxtune.engine.stream.memory import release_freed_memory
 from voxtune.engine.stream.policy import CommitPolicy, LocalAgreement
 from voxtune.engine.stream.speech import FRAME_SECONDS, SpeechDetector
@@ -48,9 +49,10 @@ class StreamingTranscriber:
         policy: CommitPolicy | None = None,
         speech: SpeechDetector | None = None,
         clock: Callable[[], float] = time.time,
+        aligner: LoadedModel | None = None,
     ) -> None:
         self.options = options or StreamingOptions()
-        self.decoder = ContinuationDecoder(loaded, self.options.transcription)
+        self.decoder = make_continuation_decoder(loaded, self.options.transcription, aligner)
         self.policy = policy or LocalAgreement(self.options.agreement, self.options.commit_margin)
         self.speech = speech or SpeechDetector(self.options.vad_threshold)
         self.clock = clock

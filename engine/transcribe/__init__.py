@@ -15,17 +15,21 @@ from voxtune.engine.transcribe.window import WindowDecoder, WindowRequest, Windo
 
 
 def make_transcriber(
-    loaded: LoadedModel, aligner: LoadedModel | None = None
+    loaded: LoadedModel, aligner: LoadedModel | None = None, batch_size: int = 8
 ) -> Transcriber | Qwen3Transcriber:
-    """The transcriber for ``loaded``'s family; ``aligner`` (Qwen3-ForcedAligner) times words."""
+    """The transcriber for ``loaded``'s family; ``aligner`` (Qwen3-ForcedAligner) times words.
+
+    Both kinds offer the same loop (``transcribe``, ``begin``/``windows``, ``transcribe_batch``),
+    so the job runner and the CLI need not know which family they run.
+    """
     if loaded.info.family == "qwen3_asr":
-        return Qwen3Transcriber(loaded, aligner)
+        return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
     if loaded.info.family == "qwen3_forced_aligner":
         raise ModelError(
             f"{loaded.info.name}: a forced aligner times words but does not transcribe "
             "(pass it as --aligner with a Qwen3-ASR model)"
         )
-    return Transcriber(loaded)
+    return Transcriber(loaded, batch_size=batch_size)
 
 
 __all__ = [

@@ -61,7 +61,7 @@ class Transcriber:
             return options.language, 1.0
         if not regions:
             return None, 0.0
-        start = int(regions[0][0] * SAMPLE_RATE)
+        start = sample_index(regions[0][0])
         states = self.decoder.encode([audio[start : start + WINDOW_SAMPLES]])
         return self.decoder.detect_language(states)[0]
 
@@ -172,8 +172,9 @@ class Transcriber:
 
 
 def sample_index(seconds: float) -> int:
-    """The sample at ``seconds``: one rounding for every slice, so resumed slices match."""
-    return int(seconds * SAMPLE_RATE)
+    """The sample at ``seconds``: one rounding for every slice, so resumed slices match —
+    the same as ``decode_audio(start=…)`` (``int`` would put 1001/16000 s at sample 1000)."""
+    return round(seconds * SAMPLE_RATE)
 
 
 def _normalised(checkpoint: Checkpoint) -> Checkpoint:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-LORA_TARGETS = {
-    # Module names as transformers' Whisper (and most speech seq2seq models) call them.
-    "attention": ("q_proj", "k_proj", "v_proj", "out_proj"),
-    "attention+mlp": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
-}
+# LoRA target presets; each family names the layers they mean (``family.TuneFamily``).
+LORA_PRESETS = ("attention", "attention+mlp")
 TRAIN_PARTS = ("decoder", "encoder", "both")
 METHODS = ("lora", "full")
 BAD_ROW_POLICIES = ("skip", "fail")
+PRECISIONS = ("auto", "float32", "bfloat16")  # as ``defaults.PRECISIONS`` (kept torch-free)
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,7 @@ class TuneConfig:
     eval_every: int = 0  # optimizer steps; 0: once per epoch
     patience: int = 0  # evaluations without a better validation WER before stopping; 0: never
     device: str = "cpu"
+    precision: str = "auto"  # autocast: bfloat16 on GPUs that have it (``defaults``)
     merge: bool = False
     register_as: str | None = None  # a model name for ``voxtune transcribe --model NAME``
     worst_shown: int = 5
@@ -53,8 +52,9 @@ class TuneConfig:
         checks = (
             (self.method in METHODS, f"method must be one of {METHODS}"),
             (self.train in TRAIN_PARTS, f"--train must be one of {TRAIN_PARTS}"),
-            (self.lora_targets in LORA_TARGETS, f"targets must be one of {tuple(LORA_TARGETS)}"),
+            (self.lora_targets in LORA_PRESETS, f"targets must be one of {LORA_PRESETS}"),
             (self.on_bad_rows in BAD_ROW_POLICIES, "--on-bad-rows must be skip or fail"),
+            (self.precision in PRECISIONS, f"--precision must be one of {PRECISIONS}"),
             (self.lora_rank > 0 and self.lora_alpha > 0, "LoRA rank and alpha must be positive"),
             (0 <= self.lora_dropout < 1, "LoRA dropout must be in [0, 1)"),
             (self.batch_size > 0 and self.gradient_accumulation > 0, "batch sizes must be > 0"),

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from voxtune.engine.tune.config import LORA_TARGETS, TuneConfig
+from voxtune.engine.tune.config import TuneConfig
+
+if TYPE_CHECKING:
+    from voxtune.engine.tune.family import TuneFamily
 
 
-def _part_prefixes(part: str) -> tuple[str, ...]:
-    return {"decoder": ("decoder.",), "encoder": ("encoder.",), "both": ("encoder.", "decoder.")}[
-        part
-    ]
+def _part_prefixes(family: TuneFamily, part: str) -> tuple[str, ...]:
+    if part == "both":
+        return family.part_prefixes["encoder"] + family.part_prefixes["decoder"]
+    return family.part_prefixes[part]
 
 
-def _target_modules(model: torch.nn.Module, config: TuneConfig) -> list[str]:
+def _target_modules(model: torch.nn.Module, config: TuneConfig, family: TuneFamily) -> list[str]:
     """Full module names of the preset's Linear layers inside the part that trains."""
-    suffixes = LORA_TARGETS[config.lora_targets]
-    prefixes = _part_prefixes(config.train)
+    suffixes = family.lora_targets[config.lora_targets]
+    prefixes = _part_prefixes(family, config.train)
     return [
         name
         for name, module in model.named_modules()
@@ -26,7 +31,9 @@ def _target_modules(model: torch.nn.Module, config: TuneConfig) -> list[str]:
     ]
 
 
-def make_trainable(model: torch.nn.Module, config: TuneConfig) -> torch.nn.Module:
+def make_trainable(
+    model: torch.nn.Module, config: TuneConfig, family: TuneFamily
+) -> torch.nn.Module:
     """The model to optimise: a peft model (LoRA) or the model with one part unfrozen."""
     if config.gradient_checkpointing:
         # Non-reentrant: works with frozen inputs (cached encoder outputs, LoRA's frozen base).
@@ -43,18 +50,18 @@ def make_trainable(model: torch.nn.Module, config: TuneConfig) -> torch.nn.Modul
             r=config.lora_rank,
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
-            target_modules=_target_modules(model, config),
+            target_modules=_target_modules(model, config, family),
             bias="none",
         )
         return get_peft_model(model, lora)
-    prefixes = _part_prefixes(config.train)
+    prefixes = _part_prefixes(family, config.train)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = any(f".{p}" in f".{name}" for p in prefixes)
     return model
 
 
-def whisper_of(trainable: torch.nn.Module) -> torch.nn.Module:
-    """The Whisper inside (with LoRA layers injected, when there are any)."""
+def model_of(trainable: torch.nn.Module) -> torch.nn.Module:
+    """The transformers model inside (with LoRA layers injected, when there are any)."""
     from peft import PeftModel
 
     return trainable.get_base_model() if isinstance(trainable, PeftModel) else trainable

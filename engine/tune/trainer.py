@@ -13,7 +13,7 @@ import math
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,17 +21,19 @@ from typing import TYPE_CHECKING
 import torch
 
 from voxtune.engine.atomic import write_text
-from voxtune.engine.errors import ModelError
 from voxtune.engine.tune.batching import bucketed_batches
 from voxtune.engine.tune.checkpoint import (
     RunState,
+    check_resumable,
     latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
+    shaping_options,
 )
 from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.tune.data import prepare_data
-from voxtune.engine.tune.evaluate import score, transcribe_examples
+from voxtune.engine.tune.defaults import autocast_for
+from voxtune.engine.tune.evaluate import score
 from voxtune.engine.tune.events import (
     CheckpointSaved,
     EvalDone,
@@ -41,18 +43,19 @@ from voxtune.engine.tune.events import (
     TuneStarted,
     WorstUtterance,
 )
-from voxtune.engine.tune.examples import Example, collate
+from voxtune.engine.tune.examples import Example
+from voxtune.engine.tune.family import tune_family
 from voxtune.engine.tune.modeling import (
     load_trainable_state,
     make_trainable,
+    model_of,
     parameter_counts,
     trainable_state,
-    whisper_of,
 )
 from voxtune.engine.tune.outputs import save_tuned
 
 if TYPE_CHECKING:
-    from transformers import WhisperProcessor
+    from voxtune.engine.tune.family import TuneFamily
 
 SUMMARY = "tune-summary.json"  # the finished event, WER history and config, for people and tools
 
@@ -64,20 +67,19 @@ def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # our own progress is the events
+    if config.resume and (checkpoint := latest_checkpoint(config.out)) is not None:
+        check_resumable(checkpoint, config)  # before minutes of loading and encoding
     loaded = load_model(config.base, device=config.device)
-    if loaded.info.family != "whisper":
-        raise ModelError(
-            f"{config.base}: tuning supports Whisper models only (not yet {loaded.info.family})"
-        )
+    family = tune_family(loaded)
     # The loader's model is shared with every transcription in this process; train a copy.
     base = copy.deepcopy(loaded.model)
-    data = yield from prepare_data(config, loaded.processor, base, loaded.info.multilingual)
+    data = yield from prepare_data(config, family, base)
     torch.manual_seed(config.seed)  # LoRA's initial weights: the same run for the same seed
     with warnings.catch_warnings():
         # peft still calls transformers' pre-5 names, which only warn about their rename.
         warnings.simplefilter("ignore", FutureWarning)
-        trainable = make_trainable(base, config)
-    loop = TrainingLoop(config, trainable, loaded.processor, data.train, data.validation)
+        trainable = make_trainable(base, config, family)
+    loop = TrainingLoop(config, trainable, family, data.train, data.validation)
     yield from loop.run()
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
@@ -104,19 +106,18 @@ class TrainingLoop:
         self,
         config: TuneConfig,
         trainable: torch.nn.Module,
-        processor: WhisperProcessor,
+        family: TuneFamily,
         train: list[Example],
         validation: list[Example],
     ) -> None:
         self.config = config
         self.trainable = trainable
-        self.whisper = whisper_of(trainable)
-        self.tokenizer = processor.tokenizer
+        self.model = model_of(trainable)
+        self.family = family
         self.train = train
         self.validation = validation
         self.device = config.device
-        self.dtype = next(self.whisper.parameters()).dtype
-        self.pad_id = self.tokenizer.eos_token_id
+        self.dtype = next(self.model.parameters()).dtype
         self.batches_per_epoch = math.ceil(len(train) / config.batch_size)
         steps_per_epoch = math.ceil(self.batches_per_epoch / config.gradient_accumulation)
         self.total_steps = config.max_steps or max(1, round(steps_per_epoch * config.epochs))
@@ -141,9 +142,7 @@ class TrainingLoop:
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     def _autocast(self) -> AbstractContextManager:
-        if self.device.startswith("cuda") and torch.cuda.is_bf16_supported():
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return nullcontext()
+        return autocast_for(self.device, self.config.precision)
 
     def run(self) -> Iterator[TuneEvent]:
         resumed = self._resume()
@@ -211,7 +210,7 @@ class TrainingLoop:
     def _batch(self, index: int) -> list[Example]:
         epoch, offset = divmod(index, self.batches_per_epoch)
         if epoch not in self._epoch_batches:
-            lengths = [len(e.labels) for e in self.train]
+            lengths = [e.length for e in self.train]
             self._epoch_batches = {
                 epoch: bucketed_batches(lengths, self.config.batch_size, self.config.seed, epoch)
             }
@@ -224,15 +223,8 @@ class TrainingLoop:
         total = 0.0
         for micro in range(accumulation):
             batch = self._batch(self.state.step * accumulation + micro)
-            source, inputs, targets = collate(batch, self.pad_id, self.device, self.dtype)
             with self._autocast():
-                if batch[0].encoded is not None:
-                    outputs = self.whisper(encoder_outputs=(source,), decoder_input_ids=inputs)
-                else:
-                    outputs = self.whisper(input_features=source, decoder_input_ids=inputs)
-                loss = torch.nn.functional.cross_entropy(
-                    outputs.logits.float().transpose(1, 2), targets, ignore_index=-100
-                )
+                loss = self.family.loss(self.model, batch, self.device, self.dtype)
             (loss / accumulation).backward()
             total += loss.item() / accumulation
         parameters = [p for p in self.trainable.parameters() if p.requires_grad]
@@ -243,9 +235,7 @@ class TrainingLoop:
         return total
 
     def _evaluate(self, label: str) -> EvalDone:
-        hypotheses = transcribe_examples(
-            self.whisper, self.tokenizer, self.validation, self.device, self.dtype
-        )
+        hypotheses = self.family.transcribe(self.model, self.validation, self.device, self.dtype)
         wer, worst = score(self.validation, hypotheses, self.config.worst_shown)
         return EvalDone(self.state.step, wer, label, worst)
 
@@ -270,5 +260,6 @@ class TrainingLoop:
             trainable_state(self.trainable),
             self.best,
             self.optimizer,
+            shaping_options(self.config),
         )
         return CheckpointSaved(self.state.step, str(path))

@@ -27,12 +27,15 @@ class CheckedRow:
 
 
 def check_rows(
-    rows: list[DataRow], count_tokens: Callable[[str], int], max_tokens: int
+    rows: list[DataRow],
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    language_problem: Callable[[str], str | None] | None = None,
 ) -> tuple[list[CheckedRow], list[BadRow]]:
     """Rows that can be trained on, and every row that cannot with its problem."""
     good, bad = [], []
     for row in rows:
-        problem, audio = _problem(row, count_tokens, max_tokens)
+        problem, audio = _problem(row, count_tokens, max_tokens, language_problem)
         if problem:
             bad.append(BadRow(row.where, problem))
         else:
@@ -41,7 +44,10 @@ def check_rows(
 
 
 def _problem(
-    row: DataRow, count_tokens: Callable[[str], int], max_tokens: int
+    row: DataRow,
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    language_problem: Callable[[str], str | None] | None,
 ) -> tuple[str | None, np.ndarray]:
     empty = np.zeros(0, dtype=np.float32)
     if not str(row.audio) or str(row.audio) == ".":
@@ -50,6 +56,8 @@ def _problem(
         return f"audio {row.audio} not found", empty
     if not row.text:
         return "empty transcript", empty
+    if row.language and language_problem and (problem := language_problem(row.language)):
+        return problem, empty
     try:
         audio = decode_audio(row.audio)
     except VoxtuneError as exc:
