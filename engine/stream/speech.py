@@ -9,23 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from voxtune.engine.stream.threads import torch_threads
+from voxtune.engine.transcribe.vad import load_vad_model
 
 SAMPLE_RATE = 16000
 FRAME = 512  # samples silero-vad takes at 16 kHz (32 ms)
 FRAME_SECONDS = FRAME / SAMPLE_RATE
-
-
-def load_vad_model():  # type: ignore[no-untyped-def]
-    """silero-vad's own model (shipped in the package; nothing is downloaded)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    from silero_vad import load_silero_vad
-
-    # Importing silero_vad sets torch to one thread for the whole process; the decoder
-    # needs all of them back.
-    torch.set_num_threads(threads)
-    return load_silero_vad()
 
 
 class SpeechDetector:
