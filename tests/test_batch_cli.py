@@ -220,6 +220,10 @@ def test_jobs_list_cancel_retry_clear(
         (["batch", "{tmp}/a.ogg", "-f", "srt,docx"],
          "unknown format docx (choose from srt, vtt, txt, json)"),
         (["batch", "{tmp}/a.ogg", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["batch", "{tmp}/a.ogg", "--max-line-chars", "0"],
+         "subtitle rules: max_line_chars must be at least 1, not 0"),
+        (["batch", "{tmp}/a.ogg", "--min-duration", "3", "--max-duration", "2"],
+         "subtitle rules: need 0 <= min_duration <= max_duration, not 3.0 and 2.0"),
         (
             ["batch", "{tmp}/a.ogg", "{tmp}/sub/a.ogg"],
             "{tmp}/sub/a.ogg: same name as {tmp}/a.ogg; their outputs would overwrite each other "
@@ -238,3 +242,23 @@ def test_bad_input_gets_one_clear_line(
     assert main(filled) == 1
     err = capsys.readouterr().err
     assert err == "voxtune: error: " + message.format(tmp=tmp_path, home=own_home) + "\n"
+
+
+def test_batch_flags_put_subtitle_rules_and_the_aligner_into_each_job(tmp_path: Path) -> None:
+    from voxtune.app.cli import build_parser
+    from voxtune.app.cli.batch import job_specs
+    from voxtune.engine.subtitles import DEFAULT_RULES, SubtitleRules
+
+    (tmp_path / "a.ogg").write_bytes(b"OggS")
+    parser = build_parser()
+    chosen = parser.parse_args(
+        ["batch", str(tmp_path / "a.ogg"), "--max-line-chars", "20", "--max-lines", "1",
+         "--min-duration", "0.5", "--max-duration", "4", "--aligner", "my-aligner"]
+    )  # fmt: skip
+    (spec,) = job_specs(chosen)
+    assert spec.rules == SubtitleRules(
+        max_line_chars=20, max_lines=1, min_duration=0.5, max_duration=4.0
+    )
+    assert spec.aligner == "my-aligner"
+    (plain,) = job_specs(parser.parse_args(["batch", str(tmp_path / "a.ogg")]))
+    assert (plain.rules, plain.aligner) == (DEFAULT_RULES, None)

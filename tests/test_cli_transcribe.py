@@ -122,6 +122,7 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path, english_dev) -> N
     [
         (["--model", "whisper-huge-v9"], "whisper-huge-v9"),
         (["--format", "srt,docx"], "docx"),
+        (["--max-line-chars", "0"], "max_line_chars"),
     ],
 )
 def test_bad_options_are_one_line_errors(english_dev, tmp_path: Path, args, message) -> None:
@@ -130,6 +131,18 @@ def test_bad_options_are_one_line_errors(english_dev, tmp_path: Path, args, mess
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("voxtune: error:")]
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_subtitle_rules_shape_the_cues(tmp_path: Path, english_dev) -> None:
+    source = english_dev[2]  # the longest English sentence
+    widths = {}
+    for chars in ("42", "20"):
+        out = tmp_path / chars
+        result = voxtune("transcribe", str(source.path), "-o", str(out), "--max-line-chars", chars)
+        assert result.returncode == 0, result.stderr
+        cues = list(srt.parse((out / f"{source.path.stem}.srt").read_text(encoding="utf-8")))
+        widths[chars] = max(len(line) for cue in cues for line in cue.content.splitlines())
+    assert widths["20"] <= 20 < widths["42"] <= 42
 
 
 def test_eval_prints_wer_and_rtf(tmp_path: Path, english_dev) -> None:

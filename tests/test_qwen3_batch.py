@@ -19,6 +19,7 @@ from qwen3_factory import build_tiny_qwen3_asr
 from test_batch_cli import finish, start_cli
 from test_engine_jobs import short_prompts, write_long_speech
 
+from voxtune.app import paths
 from voxtune.engine import protocol as p
 from voxtune.engine.jobs import JobSpec, JobStore
 from voxtune.engine.models.qwen3_layout import native_to_original
@@ -32,6 +33,11 @@ EVENT_TIMEOUT = 240.0
 @pytest.fixture(scope="module")
 def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
+
+
+@pytest.fixture(scope="module")
+def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +87,9 @@ def test_batch_command_transcribes_long_and_short_files_with_qwen3(
         shutil.copy(prompt, inputs)
     model = tiny_asr if layout == "native" else original_layout
     command = ("batch", str(inputs), "-o", str(out), "-f", "srt,json", "--model", str(model))
-    result, stderr = finish(start_cli(home, *command, "--beam-size", "1", "-l", "en"))
+    # "none": segment times even where the default aligner happens to be downloaded.
+    options = ("--beam-size", "1", "-l", "en", "--aligner", "none")
+    result, stderr = finish(start_cli(home, *command, *options))
     assert result == {"exit": 0, "heavy": []}, stderr
     assert stderr[-1] == "voxtune: 3 of 3 done"
     assert sorted(f.name for f in out.iterdir()) == sorted(
@@ -96,16 +104,49 @@ def test_batch_command_transcribes_long_and_short_files_with_qwen3(
         assert (home / "models" / name / "voxtune-model.json").is_file()
 
 
-def test_batch_refuses_an_aligner_it_cannot_use(tmp_path: Path, ivr_set: list) -> None:
+def test_batch_with_an_aligner_writes_word_times(
+    tiny_asr: Path, tiny_aligner: Path, long_speech: Path, ivr_set: list, tmp_path: Path
+) -> None:
+    """Both runner paths (a long file in windows, a short one batched) time each word."""
+    home, inputs, out = tmp_path / "home", tmp_path / "in", tmp_path / "out"
+    home.mkdir()
+    inputs.mkdir()
+    shutil.copy(long_speech, inputs)
+    (prompt,) = short_prompts(ivr_set, 1.0, 3.0)[:1]
+    shutil.copy(prompt, inputs)
+    command = ("batch", str(inputs), "-o", str(out), "-f", "json,srt", "--model", str(tiny_asr))
+    result, stderr = finish(
+        start_cli(home, *command, "--aligner", str(tiny_aligner), "--beam-size", "1", "-l", "en")
+    )
+    assert result == {"exit": 0, "heavy": []}, stderr
+    assert stderr[-1] == "voxtune: 2 of 2 done"
+    for stem in ("long", prompt.stem):
+        document = json.loads((out / f"{stem}.json").read_text())
+        assert document["segments"], stem
+        for segment in document["segments"]:
+            assert segment["timing"] == "word" and segment["words"], (stem, segment)
+            assert "".join(w["text"] for w in segment["words"]) == segment["text"]
+            for word in segment["words"]:
+                assert segment["start"] <= word["start"] <= word["end"] <= segment["end"]
+        assert list(srt.parse((out / f"{stem}.srt").read_text()))
+    with JobStore(home / "jobs.sqlite3") as store:
+        assert {j.spec.aligner for j in store.jobs()} == {str(tiny_aligner)}
+
+
+def test_an_aligner_with_a_whisper_model_fails_the_job_in_one_line(
+    tiny_aligner: Path, ivr_set: list, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    args = ("batch", str(ivr_set[0].path), "-o", str(tmp_path), "--aligner", "some-aligner")
+    (home / "models").symlink_to(paths.models_dir(), target_is_directory=True)
+    args = ("batch", str(ivr_set[0].path), "-o", str(tmp_path), "--aligner", str(tiny_aligner))
     result, stderr = finish(start_cli(home, *args))
     assert result == {"exit": 1, "heavy": []}
-    assert stderr[-1] == (
-        "voxtune: error: --aligner: batch jobs give segment times only; "
-        "use `voxtune transcribe --aligner` for word times"
-    )
+    assert (
+        f"voxtune: error: {tiny_aligner}: a forced aligner times Qwen3-ASR words; "
+        "whisper-tiny.en is a whisper model"
+    ) in stderr
+    assert stderr[-1] == "voxtune: 0 of 1 done, 1 failed"
 
 
 class RunnerLog:

@@ -194,6 +194,29 @@ def test_streamed_speech_commits_for_good_and_matches_the_reference(loaded, engl
     assert transcriber.buffer_start > 0.0  # it was cut
 
 
+def test_a_whole_utterance_in_one_step_reads_as_the_offline_decoder_writes_it(
+    loaded, english_dev
+) -> None:  # type: ignore[no-untyped-def]
+    # The live decoder writes timestamps as offline Whisper does: without them the same model
+    # reads "the romantic" as "a romantic" and "can fly" as "comply" here. Offline without
+    # VAD and fallback sees the very same audio, so each file must read word for word alike.
+    from voxtune.engine.evaluation import normalize_text
+    from voxtune.engine.stream.continuation import ContinuationDecoder
+    from voxtune.engine.stream.updates import live_transcription_options
+    from voxtune.engine.transcribe import Transcriber
+    from voxtune.engine.types import TranscriptionOptions
+
+    live = ContinuationDecoder(loaded, live_transcription_options())
+    offline = Transcriber(loaded)
+    options = TranscriptionOptions(vad=False, temperatures=(0.0,))
+    for utterance in english_dev:
+        audio = decode_audio(utterance.path)
+        streamed = texts(live.decode(audio, 0.0).words)
+        segments, _ = offline.transcribe(audio, options)
+        written = " ".join(s.text for s in segments)
+        assert normalize_text(streamed) == normalize_text(written), utterance.path.name
+
+
 def test_a_pause_commits_the_utterance_and_the_silence_after_costs_nothing(loaded, ivr_set) -> None:  # type: ignore[no-untyped-def]
     prompt = next(u for u in ivr_set if "agent number" in u.reference)
     speech = decode_audio(prompt.path)

@@ -176,3 +176,23 @@ def test_folders_are_searched_for_media(tmp_path: Path, english_dev: list) -> No
     target.write_bytes(english_dev[0].path.read_bytes())
     (folder / "slides.pdf").write_bytes(b"%PDF-1.4")
     assert media_files([tmp_path / "talks"]) == [target]
+
+
+def test_subtitle_rules_from_settings_go_with_each_job(
+    qtbot: QtBot, window: MainWindow, english_dev: list
+) -> None:
+    settings_tab = window.settings_tab
+    settings_tab.chars_spin.setValue(20)
+    qtbot.mouseClick(settings_tab.apply_button, Qt.MouseButton.LeftButton)
+    assert window.current_settings().max_line_chars == 20
+
+    utterance = max(english_dev[:8], key=lambda u: len(u.reference))
+    (sent,) = window.files_tab.add_paths([utterance.path])
+    assert sent.rules.max_line_chars == 20
+    model = window.files_tab.model
+    qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=JOB_TIMEOUT_MS)
+    job = model.job_at(0)
+    assert job.spec == sent  # as the engine stored it, rules included
+    cues = list(srt.parse(Path(job.outputs[0]).read_text(encoding="utf-8")))
+    lines = [line for cue in cues for line in cue.content.splitlines()]
+    assert lines and max(map(len, lines)) <= 20

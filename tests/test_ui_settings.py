@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from voxtune.app.paths import settings_file
+from voxtune.engine.subtitles import SubtitleRules
 from voxtune.ui.confidence import BANDS, PARTIAL_DARK, PARTIAL_LIGHT, ConfidenceLegend, band_for
 from voxtune.ui.models_tab import ModelsTab
 from voxtune.ui.settings import UiSettings, load_settings, open_qsettings, save_settings
@@ -43,25 +44,31 @@ def test_settings_survive_a_round_trip(tmp_path: Path) -> None:
     chosen = UiSettings(
         model="whisper-base", language="de", beam_size=2, device="cpu",
         output_dir=str(tmp_path / "subs"), formats=("vtt", "srt"), max_line_chars=32,
-        max_lines=1, input_device="USB microphone",
+        max_lines=1, min_duration=0.5, max_duration=5.5, input_device="USB microphone",
     )  # fmt: skip
     save_settings(open_qsettings(tmp_path / "s.ini"), chosen)
     loaded = load_settings(open_qsettings(tmp_path / "s.ini"))
     assert loaded == replace(chosen, formats=("srt", "vtt"))  # formats in canonical order
     assert loaded.transcription_options().language == "de"
     assert loaded.transcription_options().beam_size == 2
-    assert loaded.subtitle_rules().max_line_chars == 32
+    assert loaded.subtitle_rules() == SubtitleRules(32, 1, min_duration=0.5, max_duration=5.5)
 
 
 def test_damaged_settings_fall_back_to_defaults(tmp_path: Path) -> None:
     path = tmp_path / "s.ini"
-    path.write_text("[General]\nbeam_size=lots\ndevice=tpu\nformats=doc\nmodel=whisper-base\n")
+    path.write_text(
+        "[General]\nbeam_size=lots\ndevice=tpu\nformats=doc\nmodel=whisper-base\n"
+        "max_line_chars=0\nmax_lines=3\nmin_duration=nan\nmax_duration=2.5\n"
+    )
     loaded = load_settings(open_qsettings(path))
     defaults = UiSettings()
     assert (loaded.beam_size, loaded.device, loaded.formats) == (
         defaults.beam_size, defaults.device, defaults.formats,
     )  # fmt: skip
     assert loaded.model == "whisper-base"
+    # Rules the engine would refuse fall back whole, so every job is not refused later.
+    assert (loaded.max_line_chars, loaded.max_lines, loaded.max_duration) == (42, 2, 7.0)
+    assert loaded.subtitle_rules() == SubtitleRules()
 
 
 def test_settings_tab_applies_and_persists(qtbot: QtBot, tmp_path: Path) -> None:
@@ -83,6 +90,24 @@ def test_settings_tab_applies_and_persists(qtbot: QtBot, tmp_path: Path) -> None
     tab.language_box.setCurrentIndex(tab.language_box.findData(""))
     tab.apply()
     assert load_settings(open_qsettings(tmp_path / "s.ini")).language == ""
+
+
+def test_cue_durations_are_chosen_in_order_and_make_the_rules(qtbot: QtBot, tmp_path: Path) -> None:
+    holder = Holder(tmp_path / "s.ini")
+    tab = SettingsTab(holder.get, holder.set, gpu_available=False)
+    qtbot.addWidget(tab)
+    tab.max_duration_spin.setValue(4.0)
+    tab.min_duration_spin.setValue(5.0)  # past the longest: the longest follows it up
+    assert tab.max_duration_spin.value() == 5.0
+    tab.min_duration_spin.setValue(0.5)
+    tab.max_duration_spin.setValue(3.0)
+    tab.apply()
+    reread = load_settings(open_qsettings(tmp_path / "s.ini"))
+    assert reread.subtitle_rules() == SubtitleRules(min_duration=0.5, max_duration=3.0)
+    tab.load(replace(reread, min_duration=2.0, max_duration=2.5))
+    assert (tab.min_duration_spin.value(), tab.max_duration_spin.value()) == (2.0, 2.5)
+    tab.max_duration_spin.setValue(1.0)  # below the shortest: held at it
+    assert tab.max_duration_spin.value() == 2.0
 
 
 def test_models_tab_lists_models_and_sets_the_default(qtbot: QtBot, tmp_path: Path) -> None:

@@ -189,3 +189,79 @@ def build_trainable_qwen3(directory: Path, seed: int = 0) -> Path:
         weight.copy_(0.25 * torch.randn(weight.shape, generator=generator))
     model.save_pretrained(directory)
     return directory
+
+
+# Qwen3-ASR-0.6B's dimensions (its config.json): a 896-wide, 18-layer audio encoder projected
+# to 1024, and the Qwen3-0.6B text model (28 layers, GQA 16/8, 151,936-token tied vocabulary).
+QWEN3_ASR_0_6B_AUDIO = {
+    "num_mel_bins": 128,
+    "encoder_layers": 18,
+    "encoder_attention_heads": 14,
+    "encoder_ffn_dim": 3584,
+    "d_model": 896,
+    "output_dim": 1024,
+    "n_window": 50,
+    "n_window_infer": 800,
+    "downsample_hidden_size": 480,
+}
+QWEN3_ASR_0_6B_TEXT = {
+    "model_type": "qwen3",
+    "vocab_size": 151936,
+    "hidden_size": 1024,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "max_position_embeddings": 65536,
+    "rope_theta": 1000000.0,
+    "tie_word_embeddings": True,
+}
+
+
+def build_qwen3_asr_0_6b_shaped(directory: Path, seed: int = 0) -> Path:
+    """A random Qwen3-ASR with the real 0.6B dimensions, for throughput and memory only.
+
+    The tokenizer is the factory's small one (its special tokens are what the processor and
+    the tune need), but the embedding keeps the real 151,936 rows: the output projection over
+    the whole vocabulary is a large part of a step's cost and memory, so it must be there.
+    Saved in bfloat16, as the real checkpoint ships; loaders pick their own dtype.
+    """
+    import torch
+    from qwen3_factory import CHAT_TEMPLATES, build_tokenizer
+    from transformers import (
+        GenerationConfig,
+        Qwen3ASRConfig,
+        Qwen3ASRFeatureExtractor,
+        Qwen3ASRForConditionalGeneration,
+        Qwen3ASRProcessor,
+    )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(directory)
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen3ASRConfig(
+        audio_config=dict(QWEN3_ASR_0_6B_AUDIO),
+        text_config=dict(QWEN3_ASR_0_6B_TEXT),
+        audio_token_id=ids("<|audio_pad|>"),
+        timestamp_token_id=ids("<timestamp>"),
+        pad_token_id=ids("<|endoftext|>"),
+        eos_token_id=[ids("<|endoftext|>"), ids("<|im_end|>")],
+        architectures=["Qwen3ASRForConditionalGeneration"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen3ASRForConditionalGeneration(config).eval().to(torch.bfloat16)
+    model.generation_config = GenerationConfig(
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+        do_sample=False,
+        max_new_tokens=64,
+    )
+    model.save_pretrained(str(directory))
+    processor = Qwen3ASRProcessor(
+        feature_extractor=Qwen3ASRFeatureExtractor(),
+        tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATES["asr"],
+    )
+    processor.save_pretrained(str(directory))
+    return directory

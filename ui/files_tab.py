@@ -171,6 +171,7 @@ class FilesTab(QWidget):
                 formats=settings.formats,
                 model=settings.model,
                 options=settings.transcription_options(),
+                rules=settings.subtitle_rules(),
             )
             for path in media_files(paths)
         ]

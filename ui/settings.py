@@ -5,17 +5,21 @@ One object owns every key, so defaults and types live in one place, not in each 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 from voxtune.app.paths import settings_file
+from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.jobs.job import DEFAULT_MODEL, OUTPUT_FORMATS
-from voxtune.engine.subtitles import SubtitleRules
+from voxtune.engine.subtitles import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
+# The UiSettings fields that make the SubtitleRules: reset together when they do not fit.
+_RULE_FIELDS = ("max_line_chars", "max_lines", "min_duration", "max_duration")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +30,22 @@ class UiSettings:
     device: str = "cpu"
     output_dir: str = field(default_factory=lambda: str(Path.home() / "Voxtune"))
     formats: tuple[str, ...] = ("srt",)
-    max_line_chars: int = 42
-    max_lines: int = 2
+    max_line_chars: int = DEFAULT_RULES.max_line_chars
+    max_lines: int = DEFAULT_RULES.max_lines
+    min_duration: float = DEFAULT_RULES.min_duration  # seconds a cue stays on screen, at least
+    max_duration: float = DEFAULT_RULES.max_duration
     input_device: str = ""  # "" is the system default microphone
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(language=self.language or None, beam_size=self.beam_size)
 
     def subtitle_rules(self) -> SubtitleRules:
-        return SubtitleRules(max_line_chars=self.max_line_chars, max_lines=self.max_lines)
+        return SubtitleRules(
+            max_line_chars=self.max_line_chars,
+            max_lines=self.max_lines,
+            min_duration=self.min_duration,
+            max_duration=self.max_duration,
+        )
 
 
 def open_qsettings(path: Path | None = None) -> QSettings:
@@ -53,7 +64,12 @@ def load_settings(store: QSettings) -> UiSettings:
     loaded = UiSettings(**values)  # type: ignore[arg-type]
     formats = tuple(x for x in OUTPUT_FORMATS if x in loaded.formats) or defaults.formats
     device = loaded.device if loaded.device in DEVICES else defaults.device
-    return UiSettings(**{**_as_dict(loaded), "formats": formats, "device": device})
+    fixed: dict[str, object] = {"formats": formats, "device": device}
+    try:
+        loaded.subtitle_rules()
+    except VoxtuneError:  # a hand-edited file; every job would be refused with these
+        fixed |= {name: getattr(defaults, name) for name in _RULE_FIELDS}
+    return UiSettings(**{**_as_dict(loaded), **fixed})
 
 
 def save_settings(store: QSettings, settings: UiSettings) -> None:
@@ -71,6 +87,12 @@ def _coerce(raw: object, default: object) -> object:
     if isinstance(default, tuple):
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(str(i).strip() for i in items if str(i).strip())
+    if isinstance(default, float):
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return default
+        return value if math.isfinite(value) else default
     if isinstance(default, int):
         try:
             return int(raw)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Settings tab: model, language, beam size, device, output folder, subtitle line rules."""
+"""Settings tab: model, language, beam size, device, output folder, subtitle cue rules."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from voxtune.ui.settings import DEVICES, UiSettings
 
+MIN_LONGEST_CUE = 0.5  # seconds; the rules need a positive maximum
 LANGUAGES = ("", "en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
 
 
@@ -52,9 +54,14 @@ class SettingsTab(QWidget):
         self.chars_spin.setRange(10, 120)
         self.lines_spin = QSpinBox()
         self.lines_spin.setRange(1, 4)
+        self.min_duration_spin = _seconds_spin(0.0, 10.0)
+        self.max_duration_spin = _seconds_spin(MIN_LONGEST_CUE, 30.0)
+        # The rules need min <= max; the spin boxes keep it, so Apply never meets a refusal.
+        self.min_duration_spin.valueChanged.connect(self._keep_durations_ordered)
 
         for narrow in (
-            self.language_box, self.beam_spin, self.device_box, self.chars_spin, self.lines_spin
+            self.language_box, self.beam_spin, self.device_box, self.chars_spin, self.lines_spin,
+            self.min_duration_spin, self.max_duration_spin,
         ):  # fmt: skip
             narrow.setMaximumWidth(200)
         form = QFormLayout()
@@ -65,6 +72,8 @@ class SettingsTab(QWidget):
         form.addRow("Output folder:", self.output_edit)
         form.addRow("Subtitle characters per line:", self.chars_spin)
         form.addRow("Subtitle lines per cue:", self.lines_spin)
+        form.addRow("Shortest cue:", self.min_duration_spin)
+        form.addRow("Longest cue:", self.max_duration_spin)
 
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
@@ -90,6 +99,13 @@ class SettingsTab(QWidget):
         self.output_edit.setText(settings.output_dir)
         self.chars_spin.setValue(settings.max_line_chars)
         self.lines_spin.setValue(settings.max_lines)
+        self.max_duration_spin.setMinimum(MIN_LONGEST_CUE)  # a saved maximum is not clamped
+        self.max_duration_spin.setValue(settings.max_duration)
+        self.min_duration_spin.setValue(min(settings.min_duration, settings.max_duration))
+        self._keep_durations_ordered(self.min_duration_spin.value())
+
+    def _keep_durations_ordered(self, shortest: float) -> None:
+        self.max_duration_spin.setMinimum(max(MIN_LONGEST_CUE, shortest))
 
     def chosen(self) -> UiSettings:
         text = self.language_box.currentText().strip()
@@ -103,7 +119,18 @@ class SettingsTab(QWidget):
             output_dir=self.output_edit.text().strip() or self._settings().output_dir,
             max_line_chars=self.chars_spin.value(),
             max_lines=self.lines_spin.value(),
+            min_duration=self.min_duration_spin.value(),
+            max_duration=self.max_duration_spin.value(),
         )
 
     def apply(self) -> None:
         self._on_settings(self.chosen())
+
+
+def _seconds_spin(low: float, high: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(1)
+    spin.setSingleStep(0.5)
+    spin.setSuffix(" s")
+    return spin

@@ -16,7 +16,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxtune.app.cli.common import add_decoding_arguments, decoding_options
+from voxtune.app.cli.common import (
+    add_decoding_arguments,
+    add_subtitle_arguments,
+    decoding_options,
+    subtitle_rules,
+)
 from voxtune.engine.errors import VoxtuneError
 
 if TYPE_CHECKING:
@@ -46,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="FILE|DIR")
     add_decoding_arguments(parser)
+    add_subtitle_arguments(parser)
     parser.add_argument(
         "--format", "-f", type=_formats, default=["srt"], help="comma list of srt,vtt,txt,json"
     )
@@ -87,6 +93,7 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
             f"unknown format {', '.join(unknown)} (choose from {', '.join(OUTPUT_FORMATS)})"
         )
     options = decoding_options(args)
+    rules = subtitle_rules(args)
     files = media_files(args.inputs)
     by_stem: dict[str, Path] = {}
     for path in files:
@@ -97,7 +104,9 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
             )
         by_stem[path.stem] = path
     return [
-        JobSpec.for_file(path, args.output_dir, tuple(args.format), args.model, options)
+        JobSpec.for_file(
+            path, args.output_dir, tuple(args.format), args.model, options, rules, args.aligner
+        )
         for path in files
     ]
 
@@ -110,12 +119,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise VoxtuneError(f"--batch-size must be at least 1, not {args.batch_size}")
-    if args.aligner not in (None, "none"):
-        # Jobs carry one model; batch gives Qwen3-ASR segment times (marked so in JSON).
-        raise VoxtuneError(
-            "--aligner: batch jobs give segment times only; "
-            "use `voxtune transcribe --aligner` for word times"
-        )
     specs = job_specs(args)
     store = JobStore(jobs_db())  # opened here first: a broken database is reported at once
     config = EngineConfig(

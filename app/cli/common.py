@@ -1,9 +1,10 @@
-"""Options shared by the sub-commands that decode speech."""
+"""Options shared by the sub-commands that decode speech and write subtitles."""
 
 from __future__ import annotations
 
 import argparse
 
+from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 
@@ -44,6 +45,50 @@ def decoding_options(args: argparse.Namespace) -> TranscriptionOptions:
     )
 
 
+def add_subtitle_arguments(parser: argparse.ArgumentParser) -> None:
+    """The SubtitleRules a user may change; defaults shown are the rules' own."""
+    group = parser.add_argument_group("subtitle cues (SRT, VTT)")
+    d = DEFAULT_RULES
+    group.add_argument(
+        "--max-line-chars",
+        type=int,
+        default=d.max_line_chars,
+        metavar="N",
+        help=f"characters per line (default: {d.max_line_chars})",
+    )
+    group.add_argument(
+        "--max-lines",
+        type=int,
+        default=d.max_lines,
+        metavar="N",
+        help=f"lines per cue (default: {d.max_lines})",
+    )
+    group.add_argument(
+        "--min-duration",
+        type=float,
+        default=d.min_duration,
+        metavar="S",
+        help=f"shortest cue, in seconds (default: {d.min_duration})",
+    )
+    group.add_argument(
+        "--max-duration",
+        type=float,
+        default=d.max_duration,
+        metavar="S",
+        help=f"longest cue, in seconds (default: {d.max_duration})",
+    )
+
+
+def subtitle_rules(args: argparse.Namespace) -> SubtitleRules:
+    """VoxtuneError (one line, naming the rule) for values the rules refuse."""
+    return SubtitleRules(
+        max_line_chars=args.max_line_chars,
+        max_lines=args.max_lines,
+        min_duration=args.min_duration,
+        max_duration=args.max_duration,
+    )
+
+
 def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # -> Transcriber
     from voxtune.engine.models import load_model
     from voxtune.engine.transcribe import make_transcriber
@@ -55,24 +100,8 @@ def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def] 
         loaded = load_with_adapter(adapter, base=args.model, device=args.device)
     else:
         loaded = load_model(args.model, device=args.device, dtype=args.dtype)
-    aligner = None
-    if loaded.info.family == "qwen3_asr":
-        aligner = _aligner(getattr(args, "aligner", None), args.device)
-    return make_transcriber(loaded, aligner)
+    from voxtune.engine.models.aligners import load_aligner
 
-
-def _aligner(name: str | None, device: str):  # type: ignore[no-untyped-def]  # -> LoadedModel
-    """The aligner asked for; by default the registry's one only when already downloaded."""
-    from voxtune.engine.errors import ModelError
-    from voxtune.engine.models import load_model
-    from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
-
-    if name == "none":
-        return None
-    if name is None:
-        try:
-            resolve_qwen3(DEFAULT_ALIGNER, download=False)
-        except ModelError:
-            return None
-        name = DEFAULT_ALIGNER
-    return load_model(name, device=device)
+    return make_transcriber(
+        loaded, load_aligner(loaded, getattr(args, "aligner", None), args.device)
+    )

@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
 def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from voxtune.app.cli.common import _aligner
     from voxtune.engine.models import load_model, resolve_model
+    from voxtune.engine.models.aligners import load_aligner
     from voxtune.engine.models.qwen3_layout import QWEN3_ASR
     from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
 
@@ -123,7 +123,7 @@ def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         )
     loaded = load_model(args.model, device=args.compute)
     # Whisper times its words itself; Qwen3-ASR needs an aligner for measured times.
-    aligner = _aligner(args.aligner, args.compute) if loaded.info.family == QWEN3_ASR else None
+    aligner = load_aligner(loaded, args.aligner, args.compute)
     return StreamingTranscriber(loaded, options, aligner=aligner)
 
 

@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from voxtune.app.cli.common import add_decoding_arguments, decoding_options, load_transcriber
+from voxtune.app.cli.common import (
+    add_decoding_arguments,
+    add_subtitle_arguments,
+    decoding_options,
+    load_transcriber,
+    subtitle_rules,
+)
 from voxtune.engine.errors import VoxtuneError
 
 
@@ -25,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output-dir", "-o", type=Path, default=Path("."))
     parser.add_argument("--quiet", "-q", action="store_true", help="no segments on stdout")
+    add_subtitle_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     args.format = checked_formats(args.format)
     options = decoding_options(args)
+    rules = subtitle_rules(args)
     transcriber = load_transcriber(args)
     failed = 0
     for path in args.files:
@@ -59,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                   f"{segment.text.strip()}", file=sys.stdout)  # fmt: skip
 
                 transcript = transcribe_file(path, transcriber, options, on_segment)
-            written = write_outputs(transcript, args.output_dir, path.stem, args.format)
+            written = write_outputs(transcript, args.output_dir, path.stem, args.format, rules)
             for output in written:
                 print(f"voxtune: wrote {output}", file=sys.stderr)
         except VoxtuneError as exc:

@@ -1,4 +1,4 @@
-"""JSON for the core types the job store keeps: options and segments.
+"""JSON for the core types the job store keeps: options, subtitle rules and segments.
 
 JSON floats round-trip exactly (``repr``), so a segment read back from the store is equal to
 the one the model produced, and a resumed job writes the same output as an uninterrupted one.
@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from voxtune.engine.subtitles.rules import SubtitleRules
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 
@@ -26,6 +27,16 @@ def options_from_dict(values: dict[str, Any]) -> TranscriptionOptions:
     if "temperatures" in kept:
         kept["temperatures"] = tuple(kept["temperatures"])
     return TranscriptionOptions(**kept)
+
+
+def rules_to_dict(rules: SubtitleRules) -> dict[str, Any]:
+    return dataclasses.asdict(rules)
+
+
+def rules_from_dict(values: dict[str, Any]) -> SubtitleRules:
+    known = {f.name for f in dataclasses.fields(SubtitleRules)}
+    # As with options: a rule a newer Voxtune added is dropped, the job still runs.
+    return SubtitleRules(**{k: v for k, v in values.items() if k in known})
 
 
 def segment_to_json(segment: Segment) -> str:

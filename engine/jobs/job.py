@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voxtune.engine.jobs.codec import options_to_dict
+from voxtune.engine.jobs.codec import options_to_dict, rules_to_dict
+from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 OUTPUT_FORMATS: tuple[str, ...] = ("srt", "vtt", "txt", "json")
@@ -39,6 +40,10 @@ class JobSpec:
     formats: tuple[str, ...] = ("srt",)
     model: str = DEFAULT_MODEL
     options: TranscriptionOptions = field(default_factory=TranscriptionOptions)
+    rules: SubtitleRules = DEFAULT_RULES  # how SRT/VTT cues are cut
+    # A Qwen3-ForcedAligner name or path for word times; None: the default one when it is
+    # downloaded (as ``voxtune transcribe``); "none": segment times only.
+    aligner: str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(OUTPUT_FORMATS))
@@ -57,6 +62,8 @@ class JobSpec:
         formats: tuple[str, ...] = ("srt",),
         model: str = DEFAULT_MODEL,
         options: TranscriptionOptions | None = None,
+        rules: SubtitleRules = DEFAULT_RULES,
+        aligner: str | None = None,
     ) -> JobSpec:
         """A spec with absolute paths, so the same command from another folder is the same job."""
         return cls(
@@ -65,6 +72,8 @@ class JobSpec:
             formats=tuple(formats),
             model=model,
             options=options or TranscriptionOptions(),
+            rules=rules,
+            aligner=aligner,
         )
 
     @property
@@ -78,22 +87,38 @@ class JobSpec:
             "formats": list(self.formats),
             "model": self.model,
             "options": options_to_dict(self.options),
+            "rules": rules_to_dict(self.rules),
+            "aligner": self.aligner,
         }
 
     def settings_json(self) -> str:
-        """What the job store keeps in ``jobs.settings``: everything but the input path."""
+        """What the job store keeps in ``jobs.settings``: all but the input path, the rules and
+        the aligner (those have columns of their own)."""
         settings = self.to_dict()
-        del settings["input_path"]
+        for own_column in ("input_path", "rules", "aligner"):
+            del settings[own_column]
         return json.dumps(settings, sort_keys=True)
 
     def key(self) -> str:
-        """Identity: same input, options and output give the same key."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Identity: same input, options, rules and output give the same key."""
+        identity = self.to_dict()
+        # Left out at their defaults so a job queued before they existed keeps its key: the
+        # same command after an upgrade finds that job instead of transcribing again.
+        if self.rules == DEFAULT_RULES:
+            del identity["rules"]
+        if self.aligner is None:
+            del identity["aligner"]
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def decoding_key(self) -> str:
-        """Jobs with equal decoding keys may be decoded together in one batch."""
-        return json.dumps({"model": self.model, "options": options_to_dict(self.options)})
+        """Jobs with equal decoding keys may be decoded together in one batch.
+
+        The aligner is part of the transcriber; the rules are not (they only cut cues).
+        """
+        return json.dumps(
+            {"model": self.model, "aligner": self.aligner, "options": options_to_dict(self.options)}
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
-"""The one model a job runner holds; loading another replaces it."""
+"""The one model (and its aligner) a job runner holds; loading another replaces it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from voxtune.engine import protocol as p
+from voxtune.engine.models.aligners import load_aligner
 from voxtune.engine.process.config import EngineConfig
 from voxtune.engine.transcribe import Qwen3Transcriber, Transcriber, make_transcriber
 
@@ -15,17 +16,21 @@ class ModelCache:
     def __init__(self, config: EngineConfig, emit: Callable[[p.Event], None]) -> None:
         self.config = config
         self.emit = emit
-        self._name: str | None = None
+        self._key: tuple[str, str | None] | None = None
         self._transcriber: Transcriber | Qwen3Transcriber | None = None
 
-    def get(self, name: str, reply_to: int = 0) -> Transcriber | Qwen3Transcriber:
-        if self._transcriber is None or name != self._name:
+    def get(
+        self, name: str, aligner: str | None = None, reply_to: int = 0
+    ) -> Transcriber | Qwen3Transcriber:
+        """The transcriber for model ``name`` with ``aligner`` (see ``JobSpec.aligner``)."""
+        if self._transcriber is None or (name, aligner) != self._key:
             from voxtune.engine.models import load_model
 
             self._transcriber = None  # let the old weights go before the new ones load
             loaded = load_model(name, device=self.config.device, dtype=self.config.dtype)
-            self._transcriber = make_transcriber(loaded, batch_size=self.config.batch_size)
-            self._name = name
+            timer = load_aligner(loaded, aligner, self.config.device)
+            self._transcriber = make_transcriber(loaded, timer, batch_size=self.config.batch_size)
+            self._key = (name, aligner)
             info = loaded.info
             self.emit(
                 p.ModelLoaded(

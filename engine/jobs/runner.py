@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +107,7 @@ class BatchRunner:
 
     def rerun(self, job_id: int, options: TranscriptionOptions | None, model: str | None) -> Job:
         old = self.store.get(job_id).spec
-        spec = JobSpec(
-            input_path=old.input_path,
-            output_dir=old.output_dir,
-            formats=old.formats,
-            model=model or old.model,
-            options=options or old.options,
-        )
+        spec = replace(old, model=model or old.model, options=options or old.options)
         if spec == old:
             job = self.store.rerun(job_id)
         else:
@@ -150,7 +145,7 @@ class BatchRunner:
             requests, self._model_requests = self._model_requests, []
         for name, reply_to in requests:
             try:
-                self.models.get(name, reply_to)
+                self.models.get(name, reply_to=reply_to)
             except VoxtuneError as exc:
                 self.emit(p.EngineError(message=str(exc), reply_to=reply_to))
         return bool(requests)
@@ -171,7 +166,8 @@ class BatchRunner:
             return True
         head = queued[0]
         if self.config.batch_size > 1 and _is_short(head):
-            # Jobs that may share a batch with the head: same model and options, same priority.
+            # Jobs that may share a batch with the head: same model, aligner and options, same
+            # priority.
             # Of their length buckets, the head's runs now; the queue is read again after it,
             # so a job queued meanwhile with a higher priority goes next.
             key = (head.spec.decoding_key(), head.priority)
@@ -233,7 +229,7 @@ class BatchRunner:
 
     def _transcribe_long(self, job: Job) -> None:
         spec = job.spec
-        transcriber = self.models.get(spec.model)
+        transcriber = self.models.get(spec.model, spec.aligner)
         saved = self.store.checkpoint(job.id)
         if saved is None:
             self.store.restart_from_zero(job.id)
@@ -294,7 +290,7 @@ class BatchRunner:
                 self._release(job.id)
 
     def _transcribe_short(self, claimed: Sequence[Job]) -> None:
-        transcriber = self.models.get(claimed[0].spec.model)
+        transcriber = self.models.get(claimed[0].spec.model, claimed[0].spec.aligner)
         jobs: list[Job] = []
         audios: list[np.ndarray] = []
         for job in claimed:
@@ -344,11 +340,13 @@ class BatchRunner:
             segments=tuple(segments),
             language=language or (segments[0].language if segments else None),
             duration=duration,
-            model=self.models.get(spec.model).model_name,
+            model=self.models.get(spec.model, spec.aligner).model_name,
         )
         if self._stopped(job.id):  # last chance before files appear
             return
-        outputs = write_outputs(transcript, Path(spec.output_dir), spec.stem, spec.formats)
+        outputs = write_outputs(
+            transcript, Path(spec.output_dir), spec.stem, spec.formats, spec.rules
+        )
         paths = tuple(str(o) for o in outputs)
         if self.store.finish(job.id, paths):
             self.emit(p.JobProgress(job_id=job.id, fraction=1.0, eta_s=0.0, audio_done_s=duration))

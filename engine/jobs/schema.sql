@@ -1,9 +1,9 @@
--- The job store, as it is now (PRAGMA user_version = 1). A fresh database is created from
+-- The job store, as it is now (PRAGMA user_version = 2). A fresh database is created from
 -- this file; an older one is brought up to date by the migrations in store.py.
 
 CREATE TABLE jobs (
     id          INTEGER PRIMARY KEY,
-    job_key     TEXT    NOT NULL UNIQUE,  -- JobSpec.key(): same input + options + output
+    job_key     TEXT    NOT NULL UNIQUE,  -- JobSpec.key(): same input, options, output…
     input_path  TEXT    NOT NULL,
     settings    TEXT    NOT NULL,         -- JSON: options, formats, output_dir, model
     state       TEXT    NOT NULL DEFAULT 'queued'
@@ -20,7 +20,10 @@ CREATE TABLE jobs (
     created_at  REAL    NOT NULL,
     started_at  REAL,
     finished_at REAL,
-    updated_at  REAL    NOT NULL
+    updated_at  REAL    NOT NULL,
+    -- Added at version 2, last as ALTER TABLE puts them, so migrated and new tables match.
+    rules       TEXT,                        -- JSON of SubtitleRules; NULL: the defaults
+    aligner     TEXT                         -- JobSpec.aligner; NULL: the default
 );
 
 CREATE INDEX jobs_queue ON jobs (state, priority DESC, created_at, id);

@@ -17,14 +17,28 @@ from importlib import resources
 from pathlib import Path
 
 from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.jobs.codec import options_from_dict, segment_from_json, segment_to_json
+from voxtune.engine.jobs.codec import (
+    options_from_dict,
+    rules_from_dict,
+    rules_to_dict,
+    segment_from_json,
+    segment_to_json,
+)
 from voxtune.engine.jobs.job import Job, JobSpec, JobState
+from voxtune.engine.subtitles.rules import DEFAULT_RULES
 from voxtune.engine.types import Segment
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # MIGRATIONS[v] brings a database at user_version v to v + 1; schema.sql is always the result
 # of applying them all, so a fresh database and a migrated one are the same.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # Subtitle rules and the aligner got columns of their own. NULL in both reads back as
+    # the defaults, which is what the jobs queued before were run with.
+    1: """
+        ALTER TABLE jobs ADD COLUMN rules TEXT;
+        ALTER TABLE jobs ADD COLUMN aligner TEXT;
+    """,
+}
 
 # An engine that stopped while running a job this many times makes the job fail rather
 # than take the next engine down with it.
@@ -33,8 +47,8 @@ MAX_ATTEMPTS = 3
 STALE_AFTER_S = 15 * 60
 
 _COLUMNS = (
-    "id, input_path, settings, state, priority, progress, duration, outputs, error, "
-    "retryable, attempts, worker, created_at, started_at, finished_at"
+    "id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs, "
+    "error, retryable, attempts, worker, created_at, started_at, finished_at"
 )
 
 
@@ -106,7 +120,8 @@ class JobStore:
                     self._db.execute(statement)
             else:
                 for step in range(version, SCHEMA_VERSION):
-                    self._db.execute(MIGRATIONS[step])
+                    for statement in _statements(MIGRATIONS[step]):
+                        self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -181,10 +196,11 @@ class JobStore:
             ).fetchone()
             if row is None:
                 cursor = db.execute(
-                    "INSERT INTO jobs (job_key, input_path, settings, priority, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (spec.key(), spec.input_path, spec.settings_json(), priority, now, now),
-                )
+                    "INSERT INTO jobs (job_key, input_path, settings, rules, aligner, priority, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (spec.key(), spec.input_path, spec.settings_json(), _rules_json(spec),
+                     spec.aligner, priority, now, now),
+                )  # fmt: skip
                 return self.get(int(cursor.lastrowid))
             job = _job_from_row(row)
             complete = job.state is JobState.DONE and all(Path(p).is_file() for p in job.outputs)
@@ -401,10 +417,14 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
+def _rules_json(spec: JobSpec) -> str | None:
+    return None if spec.rules == DEFAULT_RULES else json.dumps(rules_to_dict(spec.rules))
+
+
 def _job_from_row(row: Sequence) -> Job:
     """The one mapping from a ``jobs`` row to a ``Job``."""
-    (job_id, input_path, settings, state, priority, progress, duration, outputs, error,
-     retryable, attempts, worker, created_at, started_at, finished_at) = row  # fmt: skip
+    (job_id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs,
+     error, retryable, attempts, worker, created_at, started_at, finished_at) = row  # fmt: skip
     values = json.loads(settings)
     spec = JobSpec(
         input_path=input_path,
@@ -412,6 +432,8 @@ def _job_from_row(row: Sequence) -> Job:
         formats=tuple(values["formats"]),
         model=values["model"],
         options=options_from_dict(values["options"]),
+        rules=DEFAULT_RULES if rules is None else rules_from_dict(json.loads(rules)),
+        aligner=aligner,
     )
     return Job(
         id=job_id,

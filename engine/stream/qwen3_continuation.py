@@ -39,7 +39,7 @@ from voxtune.engine.stream.continuation import Hypothesis
 from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
 from voxtune.engine.transcribe.qwen3_aligner import ForcedAligner
 from voxtune.engine.transcribe.qwen3_transcriber import language_names
-from voxtune.engine.transcribe.qwen3_words import ASR_TEXT, ScoredWord, _is_cjk
+from voxtune.engine.transcribe.qwen3_words import ASR_TEXT, ScoredWord, is_cjk
 from voxtune.engine.types import TranscriptionOptions, Word
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def split_words(
         last = pieces[-1] if pieces else None
         # A space alone is not a word: it joins the text that follows it.
         starts_word = last is None or (
-            bool(piece) and (piece[0].isspace() or _is_cjk(piece[0])) and bool(last.text.strip())
+            bool(piece) and (piece[0].isspace() or is_cjk(piece[0])) and bool(last.text.strip())
         )
         if starts_word:
             pieces.append(_Piece(piece, (token,), (logprob,)))

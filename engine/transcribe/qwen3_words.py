@@ -43,7 +43,7 @@ class ParsedOutput:
 _CJK_RANGES = (("\u3040", "\u30ff"), ("\u3400", "\u9fff"), ("\uac00", "\ud7af"))
 
 
-def _is_cjk(char: str) -> bool:
+def is_cjk(char: str) -> bool:
     return (
         "\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
     )
@@ -81,7 +81,7 @@ def parse_output(
             if words:
                 words[-1] = ScoredWord(words[-1].text, (*words[-1].logprobs, logprob))
             continue
-        starts_word = not words or piece[0].isspace() or _is_cjk(piece[0])
+        starts_word = not words or piece[0].isspace() or is_cjk(piece[0])
         if starts_word:
             words.append(ScoredWord(piece, (logprob,)))
         else:
