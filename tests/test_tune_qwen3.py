@@ -184,9 +184,9 @@ def test_merged_model_loads_and_transcribes_through_the_cli(
 
     manifest = tmp_path / "eval.tsv"  # with a language column: Qwen3-ASR is told it
     manifest.write_text(f"path\tlanguage\treference\n{audio}\ten\t{CLIPS[0]}\n")
+    # No --model: the adapter's recorded base (tiny-qwen3), not the default Whisper.
     evaluated = voxtune(
-        "eval", str(manifest), "--model", str(tiny_qwen3), "--adapter", str(out / "adapter"),
-        "--aligner", "none", "--no-vad",
+        "eval", str(manifest), "--adapter", str(out / "adapter"), "--aligner", "none", "--no-vad",
     )  # fmt: skip
     assert "model tiny-qwen3+adapter" in evaluated.stdout
     assert re.search(r"^en\s+1\s+[\d.]+$", evaluated.stdout, re.MULTILINE), evaluated.stdout

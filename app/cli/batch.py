@@ -23,6 +23,7 @@ from voxtune.app.cli.common import (
     subtitle_rules,
 )
 from voxtune.engine.errors import VoxtuneError
+from voxtune.engine.models.info import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from voxtune.engine.client import EngineClient
@@ -105,7 +106,13 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
         by_stem[path.stem] = path
     return [
         JobSpec.for_file(
-            path, args.output_dir, tuple(args.format), args.model, options, rules, args.aligner
+            path,
+            args.output_dir,
+            tuple(args.format),
+            args.model or DEFAULT_MODEL,
+            options,
+            rules,
+            args.aligner,
         )
         for path in files
     ]

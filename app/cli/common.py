@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from voxtune.engine.models.info import DEFAULT_MODEL
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", "-m", default="whisper-tiny.en", help="model name or path")
+    parser.add_argument(
+        "--model", "-m", default=None,
+        help=f"model name or path (default: {DEFAULT_MODEL}; with --adapter, the adapter's base)",
+    )  # fmt: skip
     parser.add_argument(
         "--language",
         "-l",
@@ -99,7 +103,7 @@ def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def] 
 
         loaded = load_with_adapter(adapter, base=args.model, device=args.device)
     else:
-        loaded = load_model(args.model, device=args.device, dtype=args.dtype)
+        loaded = load_model(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype)
     from voxtune.engine.models.aligners import load_aligner
 
     return make_transcriber(

@@ -21,14 +21,23 @@ _cache: dict[tuple[str, str, str], LoadedModel] = {}
 
 
 def load_model(
-    name_or_path: str = DEFAULT_MODEL, device: str = "cpu", dtype: str = "float32"
+    name_or_path: str = DEFAULT_MODEL,
+    device: str = "cpu",
+    dtype: str = "float32",
+    *,
+    shared: bool = True,
 ) -> LoadedModel:
-    """The model ready for ``generate``: eval mode, on ``device``, weights in ``dtype``."""
+    """The model ready for ``generate``: eval mode, on ``device``, weights in ``dtype``.
+
+    ``shared=False``: weights of the caller's own, outside the cache, to change in place
+    (a tune trains them, an adapter merges into them) without a second copy in memory."""
     if dtype not in DTYPES:
         raise ModelError(f"{dtype!r}: unsupported dtype (choose from {', '.join(DTYPES)})")
     if device.split(":")[0] not in DEVICES:
         raise ModelError(f"{device!r}: unsupported device (choose cpu or cuda)")
     info = resolve_model(name_or_path)
+    if not shared:
+        return _load(info, device, dtype)
     key = (str(info.location), device, dtype)
     if key not in _cache:
         _cache[key] = _load(info, device, dtype)

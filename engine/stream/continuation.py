@@ -46,7 +46,6 @@ MAX_PROMPT_TOKENS = 128
 # Speech runs at ~3-4 tokens a second; more than this is a decoder stuck in a loop.
 MAX_TOKENS_PER_SECOND = 8
 MIN_TOKEN_ALLOWANCE = 8
-DRAFT_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +167,12 @@ class ContinuationDecoder:
         return tokens, accepted
 
     def _agreed(self, logits: torch.Tensor, written: list[int], draft: list[int]) -> int:
-        """How many draft tokens the model writes itself: its greedy choice, and under beam
-        search also one it is sure of. Beam search differs from greedy exactly where the model
-        hesitates; a draft accepted there would make a live session as good as greedy and no
-        better."""
+        """How many draft tokens the model writes itself (its greedy choice). Under beam
+        search too: stopping the draft where the model is unsure, to let the beam search
+        there, measured no better (6.9% committed WER against 6.5%) and cost more tokens."""
         for index, token in enumerate(draft):
             scores = self._masked(logits[index : index + 1], [*written, *draft[:index]])
-            probabilities = torch.softmax(scores[0], dim=-1)
-            if int(probabilities.argmax()) != token:
-                return index
-            if self.options.beam_size > 1 and float(probabilities[token]) < DRAFT_CONFIDENCE:
+            if int(scores.argmax()) != token:
                 return index
         return len(draft)
 

@@ -38,7 +38,7 @@ class TuneConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     gradient_checkpointing: bool = False
-    checkpoint_every: int = 0  # optimizer steps; 0: only at the end
+    checkpoint_every: int = 0  # optimizer steps; 0: no checkpoints (no --resume)
     resume: bool = False
     eval_every: int = 0  # optimizer steps; 0: once per epoch
     patience: int = 0  # evaluations without a better validation WER before stopping; 0: never

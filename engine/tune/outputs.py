@@ -8,7 +8,6 @@ loaded with it), or with ``--merge`` the merged model.
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from dataclasses import replace
@@ -156,11 +155,13 @@ def load_with_adapter(adapter: Path, base: str | None = None, device: str = "cpu
         raise ModelError(f"{adapter}: not a LoRA adapter directory (no adapter_config.json)")
     if base is None:
         base = _recorded_base(adapter)
-    loaded = load_model(base, device=device)
+    loaded = load_model(base, device=device, shared=False)  # the adapter merges into it
     try:
-        tuned = PeftModel.from_pretrained(copy.deepcopy(loaded.model), str(adapter))
+        tuned = PeftModel.from_pretrained(loaded.model, str(adapter))
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if len(first_line) > 160:  # peft lists every module it looked for
+            first_line = first_line[:157] + "..."
         raise ModelError(f"{adapter}: adapter does not fit {base} ({first_line})") from None
     merged = tuned.merge_and_unload().eval()
     info = replace(loaded.info, name=f"{loaded.info.name}+{adapter.name}")
