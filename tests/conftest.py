@@ -56,3 +56,19 @@ def ivr_set(data_dir: Path) -> list[Utterance]:
 @pytest.fixture(scope="session")
 def english_dev(dev_set: list[Utterance]) -> list[Utterance]:
     return [u for u in dev_set if u.language == "en"]
+
+
+# Tiny random Qwen3-ASR models in the real layout (tests/qwen3_factory.py): built once a
+# session; tests copy them before changing anything.
+@pytest.fixture(scope="session")
+def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qwen3_factory import build_tiny_qwen3_asr
+
+    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
+
+
+@pytest.fixture(scope="session")
+def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qwen3_factory import build_tiny_qwen3_asr
+
+    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)

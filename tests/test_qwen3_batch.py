@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import srt
-from qwen3_factory import build_tiny_qwen3_asr
 from test_batch_cli import finish, start_cli
 from test_engine_jobs import short_prompts, write_long_speech
 
@@ -28,16 +27,6 @@ from voxtune.engine.types import TranscriptionOptions
 
 OPTIONS = TranscriptionOptions(beam_size=1)
 EVENT_TIMEOUT = 240.0
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
-
-
-@pytest.fixture(scope="module")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from qwen3_factory import build_tiny_qwen3_asr
 from test_qwen3_models import tensors
 
 from voxtune.engine.models.qwen3_layout import native_to_original
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
 
 
 @pytest.fixture(scope="module")

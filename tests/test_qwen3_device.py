@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qwen3_factory import build_tiny_qwen3_asr
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models import load_model
@@ -16,11 +15,6 @@ from voxtune.engine.models.qwen3_memory import (
     parameter_count,
     weight_bytes,
 )
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
 
 
 def test_the_estimate_counts_every_parameter_the_model_loads(tiny_asr: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from media_factory import REFERENCE_RATE, concatenate_speech
-from qwen3_factory import build_scripted_qwen3_asr, build_tiny_qwen3_asr
+from qwen3_factory import build_scripted_qwen3_asr
 
 from voxtune.engine.models import load_model
 from voxtune.engine.transcribe import Qwen3Transcriber
@@ -25,16 +25,6 @@ from voxtune.engine.types import Checkpoint, TranscriptionOptions
 GREEDY = TranscriptionOptions(language="en", beam_size=1, vad=False)
 # Beam search's per-token scores and a teacher-forced pass sum in a different order.
 LOGPROB_TOLERANCE = 1e-4
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
-
-
-@pytest.fixture(scope="module")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,12 @@ from pathlib import Path
 
 import huggingface_hub
 import pytest
-from qwen3_factory import build_tiny_qwen3_asr
 from safetensors import safe_open
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models import load_model, resolve_model
 from voxtune.engine.models.qwen3_layout import native_to_original, original_to_native
 from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
-
-
-@pytest.fixture(scope="module")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Utterance
-from qwen3_factory import build_scripted_qwen3_asr, build_tiny_qwen3_asr
+from qwen3_factory import build_scripted_qwen3_asr
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.errors import ModelError, VoxtuneError
@@ -37,16 +37,6 @@ RATE = 16000
 OFFSET = 2.0  # the buffer's first sample, 2 s into the session
 GREEDY = TranscriptionOptions(language="en", beam_size=1, vad=False)
 SCRIPT = " the quick brown fox jumps over lazy dog"
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
-
-
-@pytest.fixture(scope="module")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Utterance
-from qwen3_factory import build_tiny_qwen3_asr
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.errors import ModelError, VoxtuneError
@@ -28,16 +27,6 @@ from voxtune.engine.types import TranscriptionOptions
 # Cached decoding (one token at a time against a KV cache) and one full forward pass sum in a
 # different order; in float32 they agree to well within this.
 LOGIT_TOLERANCE = 1e-4
-
-
-@pytest.fixture(scope="module")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-qwen3-asr")
-
-
-@pytest.fixture(scope="module")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3_asr(tmp_path_factory.mktemp("qwen3") / "tiny-aligner", aligner=True)
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,16 @@ Tiny random Whisper, espeak-ng sentences; each ``voxtune`` call is a real subpro
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from model_factory import build_tiny_whisper
-from tune_factory import jargon_sentences, speak, write_folder_dataset
+from tune_factory import jargon_sentences, speak, voxtune, write_folder_dataset
 
 from voxtune.app.paths import models_dir
 from voxtune.engine.models.manifest import ADAPTER_SOURCE, read_manifest
-
-VOXTUNE = Path(sys.executable).with_name("voxtune")
-
-
-def voxtune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [str(VOXTUNE), *args], capture_output=True, text=True, timeout=300, env=env
-    )
-    if check:
-        assert done.returncode == 0, done.stderr[-2000:]
-    return done
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import Utterance
 from safetensors.torch import load_file
-from tune_factory import build_trainable_qwen3
+from tune_factory import build_trainable_qwen3, kill_after_checkpoint, voxtune
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.models import load_model
@@ -31,23 +26,12 @@ from voxtune.engine.tune.datasets import read_dataset
 from voxtune.engine.tune.qwen3_family import Qwen3Family
 from voxtune.engine.tune.validation import check_rows
 
-VOXTUNE = Path(sys.executable).with_name("voxtune")
 ADAPTER_WEIGHTS = "adapter/adapter_model.safetensors"
 CLIPS = (
     "Please enter your password followed by the pound key.",
     "Agent logged in.",
     "Please enter a new extension, followed by pound.",
 )
-
-
-def voxtune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [str(VOXTUNE), *args], capture_output=True, text=True, timeout=300, env=env
-    )
-    if check:
-        assert done.returncode == 0, done.stderr[-2000:]
-    return done
 
 
 @pytest.fixture(scope="module")
@@ -216,21 +200,7 @@ def test_killed_run_resumes_to_the_same_steps_and_weights(
 
     out = tmp_path / "killed"
     args = tune_args(tiny_qwen3, clips, out, *steps, "--checkpoint-every", "1")
-    process = subprocess.Popen(
-        [str(VOXTUNE), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoints" / "step-0000003").is_dir():
-        assert process.poll() is None, "the run ended before a checkpoint was written"
-        assert time.monotonic() < deadline, "no checkpoint within two minutes"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (out / "tune-summary.json").exists(), "the run finished before it was killed"
-    killed_at = max(int(p.name.split("-")[1]) for p in (out / "checkpoints").glob("step-*"))
+    killed_at = kill_after_checkpoint(args, out, step=3)
 
     resumed = voxtune(*args, "--resume")
 

@@ -6,31 +6,21 @@ The model is tiny so these run in seconds; the real-speech training test is test
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from model_factory import build_tiny_whisper
 from safetensors.torch import load_file
-from tune_factory import jargon_sentences, speak, write_folder_dataset
+from tune_factory import (
+    jargon_sentences,
+    kill_after_checkpoint,
+    speak,
+    voxtune,
+    write_folder_dataset,
+)
 
-VOXTUNE = Path(sys.executable).with_name("voxtune")
 ADAPTER_WEIGHTS = "adapter/adapter_model.safetensors"
-
-
-def voxtune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [str(VOXTUNE), *args], capture_output=True, text=True, timeout=300, env=env
-    )
-    if check:
-        assert done.returncode == 0, done.stderr[-2000:]
-    return done
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +55,7 @@ def test_killed_run_resumes_to_the_same_steps_and_weights(
 
     out = tmp_path / "killed"
     args = tune_args(tiny_model, data, out, *steps, "--checkpoint-every", "1")
-    process = subprocess.Popen(
-        [str(VOXTUNE), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoints" / "step-0000003").is_dir():
-        assert process.poll() is None, "the run ended before a checkpoint was written"
-        assert time.monotonic() < deadline, "no checkpoint within two minutes"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (out / "tune-summary.json").exists(), "the run finished before it was killed"
-    killed_at = max(int(p.name.split("-")[1]) for p in (out / "checkpoints").glob("step-*"))
+    killed_at = kill_after_checkpoint(args, out, step=3)
     assert 3 <= killed_at < 40
 
     resumed = voxtune(*args, "--resume")

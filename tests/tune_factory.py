@@ -7,9 +7,13 @@ Training and held-out sentences share the vocabulary but never a sentence.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,3 +269,37 @@ def build_qwen3_asr_0_6b_shaped(directory: Path, seed: int = 0) -> Path:
     )
     processor.save_pretrained(str(directory))
     return directory
+
+
+VOXTUNE = Path(sys.executable).with_name("voxtune")
+
+
+def voxtune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The installed ``voxtune`` command in a child (one thread: tests share the CPU)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [str(VOXTUNE), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+    if check:
+        assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def kill_after_checkpoint(args: list[str], out: Path, step: int) -> int:
+    """Run ``voxtune *args`` (a tune into ``out``), SIGKILL it once checkpoint ``step`` is
+    written; the newest checkpoint's step when it died."""
+    process = subprocess.Popen(
+        [str(VOXTUNE), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoints" / f"step-{step:07d}").is_dir():
+        assert process.poll() is None, "the run ended before a checkpoint was written"
+        assert time.monotonic() < deadline, "no checkpoint within two minutes"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "tune-summary.json").exists(), "the run finished before it was killed"
+    return max(int(p.name.split("-")[1]) for p in (out / "checkpoints").glob("step-*"))
