@@ -1,10 +1,10 @@
 """Live transcription, measured from outside: ``voxtune live --file F --json`` in a child.
 
-Part ``latency``: each English FLEURS recording, one session each, and 15 IVR prompts joined
-with pauses, played at 1x real time with the default model. For every committed word: the
-first-partial latency (when the word first appeared, partial or committed, minus the end of
-the word in the audio) and the commit latency (when it was committed, minus the same);
-median and p90.
+Part ``latency``: each English FLEURS recording, one session each, and 15 IVR prompts
+(``--prompts N``) joined with pauses, played at 1x real time with the default model. For
+every committed word: the first-partial latency (when the word first appeared, partial or
+committed, minus the end of the word in the audio) and the commit latency (when it was
+committed, minus the same); median and p90.
 The committed text's WER against the references, beside the offline WER of the same audio
 (``Transcriber``, default options, on the same audio) and the child's CPU use while
 streaming.
@@ -145,7 +145,7 @@ def offline_texts(audios: list[np.ndarray]) -> tuple[list[str], list[str]]:
     return results[0], results[1]
 
 
-def bench_latency(directory: Path, step: float) -> None:
+def bench_latency(directory: Path, step: float, count: int = 15) -> None:
     """Each English FLEURS recording, and 15 IVR prompts joined with pauses, through
     ``voxtune live`` at 1x; then the same audio offline."""
     from voxtune.engine.evaluation import word_error_rate
@@ -153,11 +153,11 @@ def bench_latency(directory: Path, step: float) -> None:
     english = [u for u in manifest("dev.tsv") if u.language == "en"]
     prompts = manifest("ivr.tsv")
     random.Random(1).shuffle(prompts)
-    prompts = prompts[:15]
+    prompts = prompts[:count]
     joined = join_speech([u.path for u in prompts], gap=1.5)
     sessions = [(u.path, u.reference) for u in english]
     sessions.append(
-        (write_wav(directory / "ivr15.wav", joined), " ".join(u.reference for u in prompts))
+        (write_wav(directory / f"ivr{count}.wav", joined), " ".join(u.reference for u in prompts))
     )
     print(f"audio: {len(english)} English FLEURS recordings (a session each) and "
           f"{len(prompts)} IVR prompts joined ({len(joined) / RATE:.0f} s), at 1x")  # fmt: skip
@@ -227,11 +227,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--speed", type=float, default=8.0, help="of the long run")
     parser.add_argument("--step", type=float, default=1.0, help="seconds between decodes")
+    parser.add_argument(
+        "--prompts", type=int, default=15, help="IVR prompts joined in the latency part"
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as directory:
         if args.part in ("latency", "all"):
-            bench_latency(Path(directory), args.step)
+            bench_latency(Path(directory), args.step, args.prompts)
         if args.part in ("long", "all"):
             bench_long(Path(directory), args.minutes, args.speed, args.step)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
