@@ -58,6 +58,14 @@ def english_dev(dev_set: list[Utterance]) -> list[Utterance]:
     return [u for u in dev_set if u.language == "en"]
 
 
+@pytest.fixture(scope="session")
+def tiny_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Whisper in the Hugging Face layout (tests/model_factory.py), built once."""
+    from model_factory import build_tiny_whisper
+
+    return build_tiny_whisper(tmp_path_factory.mktemp("tiny") / "tiny-whisper")
+
+
 # Tiny random Qwen3-ASR models in the real layout (tests/qwen3_factory.py): built once a
 # session; tests copy them before changing anything.
 @pytest.fixture(scope="session")

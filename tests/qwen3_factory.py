@@ -119,11 +119,8 @@ def build_tiny_qwen3_asr(
     """Save a random Qwen3-ASR (or, with ``aligner``, a ForcedAligner) into ``directory``."""
     import torch
     from transformers import (
-        GenerationConfig,
-        Qwen3ASRFeatureExtractor,
         Qwen3ASRForConditionalGeneration,
         Qwen3ASRForTokenClassification,
-        Qwen3ASRProcessor,
     )
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -134,9 +131,18 @@ def build_tiny_qwen3_asr(
     model = model_class(config).eval()
     if not aligner:
         _prefer_words(model, tokenizer)
+    return save_qwen3(model, tokenizer, directory, aligner=aligner)
+
+
+def save_qwen3(model, tokenizer, directory: Path, *, aligner: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    """Save ``model`` with a processor (and, for an ASR model, greedy generation settings)
+    into ``directory`` in the transformers-native layout."""
+    from transformers import GenerationConfig, Qwen3ASRFeatureExtractor, Qwen3ASRProcessor
+
+    if not aligner:
         model.generation_config = GenerationConfig(
-            eos_token_id=config.eos_token_id,
-            pad_token_id=config.pad_token_id,
+            eos_token_id=model.config.eos_token_id,
+            pad_token_id=model.config.pad_token_id,
             do_sample=False,
             max_new_tokens=64,
         )

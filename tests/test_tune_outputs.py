@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_factory import build_tiny_whisper
 from tune_factory import jargon_sentences, speak, voxtune, write_folder_dataset
 
 from voxtune.app.paths import models_dir
 from voxtune.engine.models.manifest import ADAPTER_SOURCE, read_manifest
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_whisper(tmp_path_factory.mktemp("tiny") / "tiny-whisper")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +33,7 @@ def tune_args(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
 
 
 def test_register_without_merge_registers_the_adapter_and_transcribe_loads_both(
-    tiny_model: Path, data: Path, tmp_path: Path
+    tiny_whisper: Path, data: Path, tmp_path: Path
 ) -> None:
     from peft import PeftModel
     from transformers import WhisperForConditionalGeneration
@@ -48,7 +42,7 @@ def test_register_without_merge_registers_the_adapter_and_transcribe_loads_both(
 
     out = tmp_path / "run"
     done = voxtune(
-        *tune_args(tiny_model, data, out, "--max-steps", "3", "--lr", "1e-2"),
+        *tune_args(tiny_whisper, data, out, "--max-steps", "3", "--lr", "1e-2"),
         "--register", "tiny-adapter",
     )  # fmt: skip
     assert "registered: voxtune transcribe --model tiny-adapter" in done.stdout
@@ -57,7 +51,7 @@ def test_register_without_merge_registers_the_adapter_and_transcribe_loads_both(
     assert not (registered / "model.safetensors").exists(), "the base is not copied"
     manifest = read_manifest(registered)
     assert manifest is not None and manifest.source == ADAPTER_SOURCE
-    assert manifest.base == str(tiny_model.resolve()) and manifest.family == "whisper"
+    assert manifest.base == str(tiny_whisper.resolve()) and manifest.family == "whisper"
 
     audio = sorted(data.glob("*.wav"))[0]
     voxtune(
@@ -73,9 +67,9 @@ def test_register_without_merge_registers_the_adapter_and_transcribe_loads_both(
     features = torch.randn(1, 80, 3000, generator=torch.Generator().manual_seed(0))
     prompt = torch.tensor([loaded.model.generation_config.decoder_start_token_id] * 3)[None]
     tuned = PeftModel.from_pretrained(
-        WhisperForConditionalGeneration.from_pretrained(tiny_model), out / "adapter"
+        WhisperForConditionalGeneration.from_pretrained(tiny_whisper), out / "adapter"
     ).eval()
-    base = WhisperForConditionalGeneration.from_pretrained(tiny_model).eval()
+    base = WhisperForConditionalGeneration.from_pretrained(tiny_whisper).eval()
     with torch.no_grad():
         actual = loaded.model(input_features=features, decoder_input_ids=prompt).logits
         expected = tuned(input_features=features, decoder_input_ids=prompt).logits
@@ -94,17 +88,17 @@ def test_register_without_merge_registers_the_adapter_and_transcribe_loads_both(
 
 
 def test_resume_refuses_changed_options_and_allows_the_rest(
-    tiny_model: Path, data: Path, tmp_path: Path
+    tiny_whisper: Path, data: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     steps = ("--max-steps", "3", "--checkpoint-every", "1")
-    voxtune(*tune_args(tiny_model, data, out, *steps))
+    voxtune(*tune_args(tiny_whisper, data, out, *steps))
     checkpoint = out / "checkpoints" / "step-0000002"  # the last before the final step
     assert checkpoint.is_dir()
     moved = shutil.copytree(data, tmp_path / "other-data")
 
     failed = voxtune(
-        *tune_args(tiny_model, moved, out, *steps, "--rank", "8", "--lr", "1e-2"), "--resume",
+        *tune_args(tiny_whisper, moved, out, *steps, "--rank", "8", "--lr", "1e-2"), "--resume",
         check=False,
     )  # fmt: skip
 
@@ -116,7 +110,7 @@ def test_resume_refuses_changed_options_and_allows_the_rest(
     )
     # How often to evaluate or save, and early stopping, may change on resume.
     resumed = voxtune(
-        *tune_args(tiny_model, data, out, "--max-steps", "3", "--checkpoint-every", "2"),
+        *tune_args(tiny_whisper, data, out, "--max-steps", "3", "--checkpoint-every", "2"),
         "--eval-every", "5", "--patience", "2", "--resume",
     )  # fmt: skip
     assert "resumed from step 2" in resumed.stdout

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_factory import build_tiny_whisper
 from safetensors.torch import load_file
 from tune_factory import (
     jargon_sentences,
@@ -21,11 +20,6 @@ from tune_factory import (
 )
 
 ADAPTER_WEIGHTS = "adapter/adapter_model.safetensors"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_whisper(tmp_path_factory.mktemp("tiny") / "tiny-whisper")
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +41,14 @@ def summary(out: Path) -> dict:
 
 
 def test_killed_run_resumes_to_the_same_steps_and_weights(
-    tiny_model: Path, data: Path, tmp_path: Path
+    tiny_whisper: Path, data: Path, tmp_path: Path
 ) -> None:
     steps = ["--max-steps", "40", "--validation-fraction", "0", "--lr", "1e-2"]
-    voxtune(*tune_args(tiny_model, data, tmp_path / "whole", *steps))
+    voxtune(*tune_args(tiny_whisper, data, tmp_path / "whole", *steps))
     assert summary(tmp_path / "whole")["steps"] == 40
 
     out = tmp_path / "killed"
-    args = tune_args(tiny_model, data, out, *steps, "--checkpoint-every", "1")
+    args = tune_args(tiny_whisper, data, out, *steps, "--checkpoint-every", "1")
     killed_at = kill_after_checkpoint(args, out, step=3)
     assert 3 <= killed_at < 40
 
@@ -70,20 +64,20 @@ def test_killed_run_resumes_to_the_same_steps_and_weights(
     assert any(v.abs().max() > 0 for k, v in whole.items() if "lora_B" in k)
 
 
-def test_adapter_merge_and_registration(tiny_model: Path, data: Path, tmp_path: Path) -> None:
+def test_adapter_merge_and_registration(tiny_whisper: Path, data: Path, tmp_path: Path) -> None:
     from peft import PeftModel
     from transformers import WhisperForConditionalGeneration
 
     out = tmp_path / "run"
     done = voxtune(
-        *tune_args(tiny_model, data, out, "--max-steps", "3", "--targets", "attention"),
+        *tune_args(tiny_whisper, data, out, "--max-steps", "3", "--targets", "attention"),
         "--register", "tiny-tuned", "--validation-fraction", "0",
     )  # fmt: skip
     assert "registered: voxtune transcribe --model tiny-tuned" in done.stdout
     result = summary(out)
     assert result["steps"] == 3 and result["registered_as"] == "tiny-tuned"
 
-    base = WhisperForConditionalGeneration.from_pretrained(tiny_model)
+    base = WhisperForConditionalGeneration.from_pretrained(tiny_whisper)
     tuned = PeftModel.from_pretrained(base, out / "adapter")
     wrapped = {n.split(".lora_A")[0].rsplit(".", 1)[-1] for n, _ in tuned.named_modules()
                if n.endswith("lora_A")}  # fmt: skip
@@ -103,7 +97,7 @@ def test_adapter_merge_and_registration(tiny_model: Path, data: Path, tmp_path: 
     assert payload["model"] == "tiny-tuned"
 
     evaluated = voxtune(
-        "eval", str(write_manifest(data, tmp_path)), "--model", str(tiny_model),
+        "eval", str(write_manifest(data, tmp_path)), "--model", str(tiny_whisper),
         "--adapter", str(out / "adapter"), "--beam-size", "1", "--no-vad",
     )  # fmt: skip
     assert "model tiny-whisper+adapter" in evaluated.stdout
@@ -118,11 +112,11 @@ def write_manifest(data: Path, directory: Path) -> Path:
     return manifest
 
 
-def test_early_stopping_keeps_the_best_step(tiny_model: Path, data: Path, tmp_path: Path) -> None:
+def test_early_stopping_keeps_the_best_step(tiny_whisper: Path, data: Path, tmp_path: Path) -> None:
     from voxtune.engine.tune import TuneConfig, run_tune
 
     config = TuneConfig(
-        data=data, out=tmp_path / "out", base=str(tiny_model), batch_size=4, lora_rank=2,
+        data=data, out=tmp_path / "out", base=str(tiny_whisper), batch_size=4, lora_rank=2,
         learning_rate=1e-12, max_steps=30, eval_every=1, patience=2, validation_fraction=0.25,
     )  # fmt: skip
     events = list(run_tune(config))
@@ -136,7 +130,7 @@ def test_early_stopping_keeps_the_best_step(tiny_model: Path, data: Path, tmp_pa
     assert step.loss > 0 and step.samples_per_second > 0 and step.learning_rate > 0
 
 
-def test_bad_rows_fail_with_one_line_naming_them(tiny_model: Path, data: Path, tmp_path: Path):
+def test_bad_rows_fail_with_one_line_naming_them(tiny_whisper: Path, data: Path, tmp_path: Path):
     manifest = tmp_path / "data.csv"
     first = sorted(data.glob("*.wav"))[0]
     manifest.write_text(
@@ -144,7 +138,7 @@ def test_bad_rows_fail_with_one_line_naming_them(tiny_model: Path, data: Path, t
         encoding="utf-8",
     )
     failed = voxtune(
-        *tune_args(tiny_model, manifest, tmp_path / "out", "--on-bad-rows", "fail"), check=False
+        *tune_args(tiny_whisper, manifest, tmp_path / "out", "--on-bad-rows", "fail"), check=False
     )
     assert failed.returncode == 1
     assert failed.stderr.strip().splitlines()[-1] == (
@@ -152,36 +146,36 @@ def test_bad_rows_fail_with_one_line_naming_them(tiny_model: Path, data: Path, t
         f"{tmp_path / 'gone.wav'} not found"
     )
     skipped = voxtune(
-        *tune_args(tiny_model, manifest, tmp_path / "out2", "--max-steps", "1"),
+        *tune_args(tiny_whisper, manifest, tmp_path / "out2", "--max-steps", "1"),
         "--validation-fraction", "0",
     )  # fmt: skip
     assert f"skipped data.csv: row 3: audio {tmp_path / 'gone.wav'} not found" in skipped.stderr
     assert "data: 1 training rows, 0 validation" in skipped.stdout
 
 
-def test_bad_options_and_adapters_are_one_line_errors(tiny_model: Path, tmp_path: Path) -> None:
-    failed = voxtune(*tune_args(tiny_model, tmp_path, tmp_path / "o", "--lr", "-1"), check=False)
+def test_bad_options_and_adapters_are_one_line_errors(tiny_whisper: Path, tmp_path: Path) -> None:
+    failed = voxtune(*tune_args(tiny_whisper, tmp_path, tmp_path / "o", "--lr", "-1"), check=False)
     assert failed.stderr.strip() == "voxtune: error: finetune: the learning rate must be positive"
     from voxtune.engine.errors import ModelError
     from voxtune.engine.tune import load_with_adapter
 
     with pytest.raises(ModelError, match=f"^{tmp_path}: not a LoRA adapter directory"):
-        load_with_adapter(tmp_path, base=str(tiny_model))
+        load_with_adapter(tmp_path, base=str(tiny_whisper))
 
 
 def test_full_fine_tune_of_the_encoder_changes_only_the_encoder(
-    tiny_model: Path, data: Path, tmp_path: Path
+    tiny_whisper: Path, data: Path, tmp_path: Path
 ) -> None:
     from voxtune.engine.tune import TuneConfig, run_tune
 
     config = TuneConfig(
-        data=data, out=tmp_path / "out", base=str(tiny_model), method="full", train="encoder",
+        data=data, out=tmp_path / "out", base=str(tiny_whisper), method="full", train="encoder",
         batch_size=4, max_steps=2, validation_fraction=0, gradient_checkpointing=True,
     )  # fmt: skip
     finished = list(run_tune(config))[-1]
     assert finished.adapter == str(tmp_path / "out" / "model")
     before, after = (
-        load_file(tiny_model / "model.safetensors"),
+        load_file(tiny_whisper / "model.safetensors"),
         load_file(tmp_path / "out" / "model" / "model.safetensors"),
     )
     changed = {k for k in before if not torch.equal(before[k], after[k])}
@@ -190,12 +184,12 @@ def test_full_fine_tune_of_the_encoder_changes_only_the_encoder(
 
 
 def test_lora_on_both_parts_wraps_encoder_and_decoder(
-    tiny_model: Path, data: Path, tmp_path: Path
+    tiny_whisper: Path, data: Path, tmp_path: Path
 ) -> None:
     from voxtune.engine.tune import TuneConfig, run_tune
 
     config = TuneConfig(
-        data=data, out=tmp_path / "out", base=str(tiny_model), train="both", lora_rank=2,
+        data=data, out=tmp_path / "out", base=str(tiny_whisper), train="both", lora_rank=2,
         batch_size=4, max_steps=1, validation_fraction=0, lora_targets="attention",
     )  # fmt: skip
     list(run_tune(config))

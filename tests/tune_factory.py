@@ -232,13 +232,10 @@ def build_qwen3_asr_0_6b_shaped(directory: Path, seed: int = 0) -> Path:
     Saved in bfloat16, as the real checkpoint ships; loaders pick their own dtype.
     """
     import torch
-    from qwen3_factory import CHAT_TEMPLATES, build_tokenizer
+    from qwen3_factory import build_tokenizer, save_qwen3
     from transformers import (
-        GenerationConfig,
         Qwen3ASRConfig,
-        Qwen3ASRFeatureExtractor,
         Qwen3ASRForConditionalGeneration,
-        Qwen3ASRProcessor,
     )
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -255,20 +252,7 @@ def build_qwen3_asr_0_6b_shaped(directory: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Qwen3ASRForConditionalGeneration(config).eval().to(torch.bfloat16)
-    model.generation_config = GenerationConfig(
-        eos_token_id=config.eos_token_id,
-        pad_token_id=config.pad_token_id,
-        do_sample=False,
-        max_new_tokens=64,
-    )
-    model.save_pretrained(str(directory))
-    processor = Qwen3ASRProcessor(
-        feature_extractor=Qwen3ASRFeatureExtractor(),
-        tokenizer=tokenizer,
-        chat_template=CHAT_TEMPLATES["asr"],
-    )
-    processor.save_pretrained(str(directory))
-    return directory
+    return save_qwen3(model, tokenizer, directory)
 
 
 VOXTUNE = Path(sys.executable).with_name("voxtune")

@@ -105,6 +105,7 @@ def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from voxtune.engine.models.aligners import load_aligner
     from voxtune.engine.models.qwen3_layout import QWEN3_ASR
     from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
+    from voxtune.engine.transcribe.qwen3_transcriber import check_request
 
     defaults = StreamingOptions()
     options = replace(
@@ -115,12 +116,9 @@ def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ),
     )
     info = resolve_model(args.model)
-    if info.family == QWEN3_ASR and args.language and args.language not in info.languages:
+    if info.family == QWEN3_ASR:
         # Said before the weights load, so a typo costs a moment, not a model load.
-        raise VoxtuneError(
-            f"{info.name}: language '{args.language}' is not one Qwen3-ASR knows "
-            f"(choose from {', '.join(sorted(info.languages))})"
-        )
+        check_request(info.name, options.transcription, info.languages)
     loaded = load_model(args.model, device=args.compute)
     # Whisper times its words itself; Qwen3-ASR needs an aligner for measured times.
     aligner = load_aligner(loaded, args.aligner, args.compute)

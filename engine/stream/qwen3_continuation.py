@@ -33,12 +33,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.stream.continuation import Hypothesis
 from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
 from voxtune.engine.transcribe.qwen3_aligner import ForcedAligner
-from voxtune.engine.transcribe.qwen3_transcriber import language_names
+from voxtune.engine.transcribe.qwen3_transcriber import check_request, language_names
 from voxtune.engine.transcribe.qwen3_words import ASR_TEXT, ScoredWord, is_cjk
 from voxtune.engine.types import TranscriptionOptions, Word
 
@@ -124,14 +123,7 @@ class Qwen3ContinuationDecoder:
 
         self.names = language_names()
         self.codes = {name.lower(): code for code, name in self.names.items()}
-        name = loaded.info.name
-        if options.task != "transcribe":
-            raise VoxtuneError(f"{name}: Qwen3-ASR only transcribes (no translate)")
-        if options.language and options.language not in self.names:
-            raise VoxtuneError(
-                f"{name}: language '{options.language}' is not one Qwen3-ASR knows "
-                f"(choose from {', '.join(sorted(self.names))})"
-            )
+        check_request(loaded.info.name, options, self.names)
         self.options = options
         self.loaded = loaded
         self.model = loaded.model

@@ -14,7 +14,7 @@ every batch, so the job runner persists progress and resumes a long file after a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -71,6 +71,18 @@ class DecodedChunk:
     times: tuple[tuple[float, float], ...] | None  # per word, from the span's start; aligner
 
 
+def check_request(model: str, options: TranscriptionOptions, languages: Collection[str]) -> None:
+    """VoxtuneError for what Qwen3-ASR cannot be asked: to translate, or a language outside
+    ``languages`` (codes)."""
+    if options.task != "transcribe":
+        raise VoxtuneError(f"{model}: Qwen3-ASR only transcribes (no translate)")
+    if options.language and options.language not in languages:
+        raise VoxtuneError(
+            f"{model}: language '{options.language}' is not one Qwen3-ASR knows "
+            f"(choose from {', '.join(sorted(languages))})"
+        )
+
+
 def language_names() -> dict[str, str]:
     from transformers.models.qwen3_asr.processing_qwen3_asr import LANGUAGE_CODE_TO_NAME
 
@@ -105,13 +117,7 @@ class Qwen3Transcriber:
         return self.loaded.info.name
 
     def _check(self, options: TranscriptionOptions) -> None:
-        if options.task != "transcribe":
-            raise VoxtuneError(f"{self.model_name}: Qwen3-ASR only transcribes (no translate)")
-        if options.language and options.language not in self.names:
-            raise VoxtuneError(
-                f"{self.model_name}: language '{options.language}' is not one Qwen3-ASR knows "
-                f"(choose from {', '.join(sorted(self.names))})"
-            )
+        check_request(self.model_name, options, self.names)
 
     # -- chunks ----------------------------------------------------------------------------
 

@@ -77,8 +77,6 @@ def _speech(audio: np.ndarray, options: VadOptions) -> list[tuple[int, int]]:
     """(first, last) samples of speech that silero finds in ``audio``, from a fresh state."""
     from silero_vad import get_speech_timestamps
 
-    if audio.size < SAMPLE_RATE // 10:
-        return []
     model = _model()
     model.reset_states()
     with torch.inference_mode():
