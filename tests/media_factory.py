@@ -231,3 +231,15 @@ def _encode_video(
         frame.time_base = Fraction(1, VIDEO_FPS)
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
+
+
+def best_alignment(recorded: np.ndarray, reference: np.ndarray) -> tuple[int, float, int]:
+    """(lag in samples, correlation, overlapping samples) of ``recorded`` against
+    ``reference`` at the best lag (FFT cross-correlation over every lag)."""
+    size = 1 << int(np.ceil(np.log2(len(recorded) + len(reference))))
+    spectrum = np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(reference, size))
+    lag = int(np.argmax(np.fft.irfft(spectrum, size)))
+    lag = lag if lag < size // 2 else lag - size
+    a, b = (recorded[lag:], reference) if lag >= 0 else (recorded, reference[-lag:])
+    n = min(len(a), len(b))
+    return lag, float(np.corrcoef(a[:n], b[:n])[0, 1]), n

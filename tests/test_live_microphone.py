@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media_factory import best_alignment
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.evaluation import word_error_rate
@@ -50,11 +51,19 @@ print(source.samplerate, source.channels, source.capture.dropped_frames, max(lev
 """
 
 
+def unavailable(reason: str) -> None:
+    """Skip on a developer's machine without PulseAudio; fail in CI, whose set-up
+    (``./dev test``) installs it: there a skip would hide the microphone path we claim."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI installs PulseAudio, so this test must run there")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private PulseAudio with a null sink as default sink and its monitor as default source."""
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        pytest.skip("PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)")
+        unavailable("PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)")
     runtime = tmp_path_factory.mktemp("pulse-runtime")
     runtime.chmod(0o700)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
@@ -65,7 +74,7 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         env=env, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if started.returncode != 0:
-        pytest.skip(f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}")
+        unavailable(f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}")
     for command in (["pactl", "set-default-sink", "vt_sink"],
                     ["pactl", "set-default-source", "vt_sink.monitor"]):  # fmt: skip
         subprocess.run(command, env=env, check=True, timeout=30)
@@ -93,14 +102,9 @@ def test_microphone_records_what_is_played_into_the_sink(
 
     recorded = np.load(out)
     reference = decode_audio(path)
-    size = 1 << int(np.ceil(np.log2(len(recorded) + len(reference))))
-    spectrum = np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(reference, size))
-    lag = int(np.argmax(np.fft.irfft(spectrum, size)))
-    lag = lag if lag < size // 2 else lag - size
-    a, b = (recorded[lag:], reference) if lag >= 0 else (recorded, reference[-lag:])
-    n = min(len(a), len(b))
-    assert n > 0.95 * len(reference)  # all of it arrived
-    assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.95  # and it is the same speech
+    _, correlation, overlap = best_alignment(recorded, reference)
+    assert overlap > 0.95 * len(reference)  # all of it arrived
+    assert correlation > 0.95  # and it is the same speech
 
 
 def test_voxtune_live_transcribes_speech_played_into_the_microphone(
@@ -120,13 +124,16 @@ def test_voxtune_live_transcribes_speech_played_into_the_microphone(
             assert started["event"] == "started" and started["source"] == "microphone"
             assert started["name"] == "pulse"
             subprocess.run(["paplay", str(prompt.path)], env=pulse, check=True, timeout=60)
-            played = time.time() - started["time"]
-            # Wait until the utterance is committed: the pause after it ends it (VAD).
+            played_at = time.time()
+            # Wait until the utterance is committed: the pause after it ends it (VAD), so that
+            # update is made after the playing ended. (Not by audio time: an idle null sink's
+            # monitor may deliver nothing before paplay starts, so the stream's audio clock
+            # can run seconds behind the wall clock since "started".)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 event = json.loads(lines.get(timeout=120))
                 said = event["committed"] and not event["partial"]
-                if said and event["audio_time"] >= played - 0.5:
+                if said and event["time"] >= played_at:
                     break
             live.send_signal(signal.SIGINT)
             live.wait(timeout=120)
