@@ -187,7 +187,7 @@ def test_jobs_list_cancel_retry_clear(
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "   ID  STATE      DONE  FILE",
-        f"{waiting.id:>5}  queued       0%  {prompt}",
+        f"{waiting.id:>5}  queued       0%  {prompt.resolve()}",  # jobs keep resolved paths
         f"{broken.id:>5}  failed       0%  {tmp_path / 'gone.ogg'}",
         f"       {tmp_path / 'gone.ogg'}: no such file",
     ]
