@@ -234,7 +234,11 @@ def test_a_pause_commits_the_utterance_and_the_silence_after_costs_nothing(loade
     for _ in range(100):  # ten more seconds of silence
         updates += transcriber.feed(silence)
     assert transcriber.decodes == decodes
-    assert transcriber.buffer_seconds <= 0.5
+    # What is held: the utterance's end, to be heard again with the next one, and at most
+    # half a second of the silence after it; the other 10.5 s of silence are gone.
+    context = transcriber.context_seconds
+    assert 1.0 <= context <= StreamingOptions().context_seconds + 0.5
+    assert transcriber.buffer_seconds - context <= 0.5
 
 
 def test_a_late_reader_handing_over_everything_at_once_still_gets_every_utterance(
@@ -294,3 +298,36 @@ def test_the_encoder_runs_with_whichever_thread_count_has_been_faster() -> None:
     assert used[:2] == [1, 2]  # each tried once
     assert used[2:].count(1) >= 15  # then the faster, with an occasional look at the other
     assert 2 in used[2:]
+
+
+def test_the_next_utterance_is_heard_with_the_end_of_the_one_before(loaded, ivr_set) -> None:  # type: ignore[no-untyped-def]
+    first = next(u for u in ivr_set if u.path.name == "ivr-conf-extended.ogg")
+    second = next(u for u in ivr_set if u.path.name == "ivr-info-about-last-call.ogg")
+    one, two = decode_audio(first.path), decode_audio(second.path)
+    pause = np.zeros(RATE * 3, dtype=np.float32)
+    transcriber = StreamingTranscriber(loaded)
+    heard: list[tuple[float, int, int]] = []  # (audio time, samples decoded, prefix tokens)
+    decode = transcriber.decoder.decode
+
+    def spy(audio, offset, **context):  # type: ignore[no-untyped-def]
+        heard.append((transcriber.audio_time, len(audio), len(context["prefix"])))
+        return decode(audio, offset, **context)
+
+    transcriber.decoder.decode = spy  # type: ignore[method-assign]
+    stream(transcriber, np.concatenate((one, pause, two, pause)))
+    second_starts = (len(one) + len(pause)) / RATE
+    first_words = [w for w in transcriber.committed if w.end < second_starts]
+    later = transcriber.committed[len(first_words) :]
+    assert word_error_rate([first.reference], [texts(first_words)]) < 0.2
+    assert word_error_rate([second.reference], [texts(later)]) < 0.2
+    # Times are where the words were spoken, though the pause between was left out (a last
+    # word may stretch into the silence that ended its utterance).
+    assert later[0].start > second_starts
+    end_of_speech = StreamingOptions().end_of_speech_seconds
+    assert later[-1].end <= second_starts + len(two) / RATE + end_of_speech
+    # The second utterance's first decode has the first's committed words as its forced
+    # prefix and their audio before its own; of the 3 s pause at most 0.3 + 0.3 s is held.
+    at, samples, prefix = next(h for h in heard if h[0] > second_starts)
+    assert prefix >= len(first_words)
+    assert samples > (at - second_starts) * RATE + 0.8 * len(one)
+    assert samples < (at - second_starts + 0.6) * RATE + len(one)

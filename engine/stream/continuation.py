@@ -14,9 +14,10 @@ them token by token would cost ~16.5 ms a token on a laptop CPU, every step. Ins
 * one teacher-forced pass over prefix and continuation (the transcriber's ``token_pass``)
   gives every word its time (cross-attention DTW) and its confidence.
 
-No timestamp tokens: word times come from the alignment pass, and without them the draft
-and the prefix are plain text. (A whole file decoded this way gives the same words as the
-offline decoder with timestamps, checked on the English FLEURS files.)
+It decodes in timestamp mode, as offline Whisper does (the model writes better text so):
+the prefix opens a segment at ``<|0.00|>``, and a word's draft tokens carry the timestamps
+written before it. Word times still come from the alignment pass. (A whole utterance
+decoded in one step reads word for word as the offline decoder writes it: a test checks.)
 """
 
 from __future__ import annotations

@@ -47,6 +47,9 @@ class StreamingOptions:
     trim_seconds: float = 12.0
     # ...and past this, at the latest committed word, whatever it is (a window is 30 s).
     max_buffer_seconds: float = 24.0
+    # Committed audio of the utterance before kept, joined to the next one: the decoder hears
+    # a sentence's start with what came before it, as offline.
+    context_seconds: float = 10.0
     prompt_words: int = 50  # committed words before the buffer, given to the decoder as context
 
     def __post_init__(self) -> None:
