@@ -10,11 +10,15 @@ The committed text's WER against the references, beside the offline WER of the s
 on its own) and the child's CPU use while streaming.
 Targets: median partial <= 1.0 s, median commit <= 2.0 s, committed WER <= 1.15x offline.
 
+Part ``replay`` (not in ``all``): the latency part's sessions fed in-process as fast as they
+decode, the same steps every run: committed WER only, for comparing commit policies and
+``--context`` (seconds of the utterance before kept as context; 0: none).
+
 Part ``long``: an hour of IVR prompts (joined with pauses, repeated) played at 8x; the
 child's resident memory (current and peak) when 10 and 60 minutes of audio have been heard.
 
-    .venv/bin/python tests/bench/bench_live.py [--part latency|long|all] [--minutes 60]
-                                               [--speed 8] [--step 1.0]
+    .venv/bin/python tests/bench/bench_live.py [--part latency|long|replay|all] [--minutes 60]
+                                               [--speed 8] [--step 1.0] [--prompts 200]
 """
 
 from __future__ import annotations
@@ -158,11 +162,9 @@ def offline_alone(paths: list[Path]) -> str:
     )
 
 
-def bench_latency(directory: Path, step: float, count: int) -> None:
-    """Each English FLEURS recording, and ``count`` IVR prompts joined with pauses, through
-    ``voxtune live`` at 1x; then the same audio offline."""
-    from voxtune.engine.evaluation import word_error_rate
-
+def latency_sessions(directory: Path, count: int) -> tuple[list[tuple[Path, str]], list]:
+    """(file, reference) of each session: the English FLEURS recordings, then ``count`` IVR
+    prompts joined with pauses; and those prompts."""
     english = [u for u in manifest("dev.tsv") if u.language == "en"]
     prompts = manifest("ivr.tsv")
     random.Random(1).shuffle(prompts)
@@ -173,7 +175,51 @@ def bench_latency(directory: Path, step: float, count: int) -> None:
         (write_wav(directory / f"ivr{count}.wav", joined), " ".join(u.reference for u in prompts))
     )
     print(f"audio: {len(english)} English FLEURS recordings (a session each) and "
-          f"{len(prompts)} IVR prompts joined ({len(joined) / RATE:.0f} s), at 1x")  # fmt: skip
+          f"{len(prompts)} IVR prompts joined ({len(joined) / RATE:.0f} s)")  # fmt: skip
+    return sessions, prompts
+
+
+def print_wer(references: list[str], live: list[str], offline: tuple[list[str], list[str]]) -> None:
+    """Committed against offline (beam 5, greedy) WER: the FLEURS sessions, the IVR one, all."""
+    from voxtune.engine.evaluation import word_error_rate
+
+    for name, part in (("FLEURS", slice(0, -1)), ("IVR", slice(-1, None)), ("all", slice(None))):
+        committed = word_error_rate(references[part], live[part])
+        best, greedy = (word_error_rate(references[part], texts[part]) for texts in offline)
+        print(f"{name:>6} WER: committed {committed:.1%}; offline {best:.1%} (beam 5), "
+              f"{greedy:.1%} (greedy); ratio {committed / best if best else float('inf'):.2f} "
+              "(target <= 1.15)")  # fmt: skip
+
+
+def bench_replay(directory: Path, step: float, count: int, context: float) -> None:
+    """The latency part's sessions fed in-process in 0.1 s blocks, as fast as they decode:
+    the same steps every run, so commit policies can be compared on committed WER alone."""
+    from voxtune.engine.models import load_model
+    from voxtune.engine.stream.transcriber import StreamingTranscriber
+    from voxtune.engine.stream.updates import StreamingOptions
+
+    sessions, _ = latency_sessions(directory, count)
+    loaded = load_model()
+    options = StreamingOptions(step_seconds=step, context_seconds=context)
+    block = RATE // 10
+    live = []
+    for path, _ in sessions:
+        audio, transcriber = decode(path), StreamingTranscriber(loaded, options)
+        for first in range(0, len(audio), block):
+            transcriber.feed(audio[first : first + block])
+        transcriber.finish()
+        live.append("".join(w.text for w in transcriber.committed))
+    offline = offline_texts([decode(path) for path, _ in sessions])
+    print(f"replayed in-process, step {step:g} s, context {context:g} s:")
+    print_wer([reference for _, reference in sessions], live, offline)
+
+
+def bench_latency(directory: Path, step: float, count: int) -> None:
+    """Each English FLEURS recording, and ``count`` IVR prompts joined with pauses, through
+    ``voxtune live`` at 1x; then the same audio offline."""
+    from voxtune.engine.evaluation import word_error_rate
+
+    sessions, prompts = latency_sessions(directory, count)
     measured: dict[str, list[float]] = {"partial": [], "commit": []}
     live_texts, cpu, decodes, decode_seconds = [], [], 0, 0.0
     for path, _ in sessions:
@@ -189,17 +235,12 @@ def bench_latency(directory: Path, step: float, count: int) -> None:
     offline = offline_texts([decode(path) for path, _ in sessions])
     print(f"first-partial latency: {summary(measured['partial'])}  (target median <= 1.0 s)")
     print(f"commit latency:        {summary(measured['commit'])}  (target median <= 2.0 s)")
-    for name, part in (("FLEURS", slice(0, 5)), ("IVR", slice(5, 6)), ("all", slice(0, 6))):
-        live = word_error_rate(references[part], live_texts[part])
-        best, greedy = (word_error_rate(references[part], texts[part]) for texts in offline)
-        print(f"{name:>6} WER: committed {live:.1%}; offline {best:.1%} (beam 5), "
-              f"{greedy:.1%} (greedy); ratio {live / best if best else float('inf'):.2f} "
-              "(target <= 1.15)")  # fmt: skip
+    print_wer(references, live_texts, offline)
     print(f"CPU while streaming: {np.mean(cpu):.0f}% of one core; {decodes} decodes, "
           f"{decode_seconds / decodes:.2f} s each")  # fmt: skip
     # Offline hears the joined prompts five or so to a 30 s window, each with the ones
     # around it, before and after; a live session has only what came before.
-    alone = word_error_rate([references[5]], [offline_alone([u.path for u in prompts])])
+    alone = word_error_rate([references[-1]], [offline_alone([u.path for u in prompts])])
     print(f"   IVR WER offline with each prompt on its own: {alone:.1%}")
     for text in live_texts:
         print(f"  live: {text}")
@@ -240,7 +281,10 @@ def bench_long(directory: Path, minutes: float, speed: float, step: float) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("latency", "long", "all"), default="all")
+    parser.add_argument("--part", choices=("latency", "long", "replay", "all"), default="all")
+    parser.add_argument(
+        "--context", type=float, default=10.0, help="context_seconds of the replay part"
+    )
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--speed", type=float, default=8.0, help="of the long run")
     parser.add_argument("--step", type=float, default=1.0, help="seconds between decodes")
@@ -254,6 +298,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         if args.part in ("latency", "all"):
             bench_latency(Path(directory), args.step, args.prompts)
+        if args.part == "replay":
+            bench_replay(Path(directory), args.step, args.prompts, args.context)
         if args.part in ("long", "all"):
             bench_long(Path(directory), args.minutes, args.speed, args.step)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
