@@ -268,8 +268,9 @@ class StreamingTranscriber:
             self._context_end = 0.0
             return
         self._context_end = min(self.audio_time, inside[-1].end + CONTEXT_PAUSE_SECONDS)
-        starts = [w.end for w in inside if self._context_end - w.end <= seconds]
-        self._cut(min(starts) if starts else self._context_end)
+        # Cut at a word's end: the earliest that leaves at most ``seconds`` held.
+        cuts = [w.end for w in inside if self._context_end - w.end <= seconds]
+        self._cut(min(cuts) if cuts else self._context_end)
 
     def _cut(self, at: float) -> None:
         self._held.cut(at)
