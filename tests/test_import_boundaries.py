@@ -48,7 +48,7 @@ def test_what_the_ui_imports_from_the_engine_is_torch_free() -> None:
             "voxtune.engine.subtitles",
             "voxtune.engine.models.registry",
             "voxtune.engine.tune.events",
-            "voxtune.app.paths",
+            "voxtune.engine.home",
         ]
     )
     assert not [m for m in loaded if m.split(".")[0] in ("torch", "transformers", "peft")]

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
-from voxtune.app.paths import settings_file
+from voxtune.engine.home import settings_file
 from voxtune.engine.subtitles import SubtitleRules
 from voxtune.ui.confidence import BANDS, PARTIAL_DARK, PARTIAL_LIGHT, ConfidenceLegend, band_for
 from voxtune.ui.models_tab import ModelsTab

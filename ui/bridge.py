@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from voxtune.app.paths import jobs_db
+from voxtune.engine.home import jobs_db
 from voxtune.engine import protocol as p
 from voxtune.engine.client import EngineClient, EngineGone
 from voxtune.engine.jobs.job import Job, JobSpec

@@ -12,7 +12,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from voxtune.app.paths import models_dir
+from voxtune.engine.home import models_dir
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models.info import ModelInfo
 from voxtune.engine.models.manifest import (

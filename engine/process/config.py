@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    db_path: str  # the job store (the app passes voxtune.app.paths.jobs_db())
+    db_path: str  # the job store (the app passes voxtune.engine.home.jobs_db())
     device: str = "cpu"  # "cpu" | "cuda"
     dtype: str = "float32"
     threads: int | None = None  # torch intra-op threads; None: torch's default
