@@ -75,7 +75,7 @@ def dark_palette() -> QPalette:
 
 
 def main(output: Path) -> list[Path]:
-    from voxtune.engine.process.config import EngineConfig
+    from voxtune.engine.config import EngineConfig
     from voxtune.ui.bridge import EngineBridge
     from voxtune.ui.main_window import MainWindow
     from voxtune.ui.settings import UiSettings, open_qsettings, save_settings

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from voxtune.engine import protocol as p
 from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.evaluation import normalize_text, word_error_rate
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.subtitles import transcript_from_json
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import BANDS, colour_for, partial_colour

@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from voxtune.engine.home import jobs_db
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.main_window import MainWindow
 from voxtune.ui.settings import load_settings, open_qsettings

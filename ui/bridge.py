@@ -17,7 +17,7 @@ from voxtune.engine import protocol as p
 from voxtune.engine.client import EngineClient, EngineGone
 from voxtune.engine.jobs.job import Job, JobSpec
 from voxtune.engine.jobs.store import JobStore
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.types import TranscriptionOptions
 
 POLL_MS = 50

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from voxtune.engine import protocol as p
 from voxtune.engine.models.aligners import load_aligner
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.transcribe import Qwen3Transcriber, Transcriber, make_transcriber
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from voxtune.engine import protocol as p
 from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 
 if TYPE_CHECKING:
     from voxtune.engine.jobs.runner import BatchRunner
