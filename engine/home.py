@@ -1,4 +1,4 @@
-"""Where Voxtune keeps its own state (the engine owns the layout; ``voxtune.app.paths`` re-exports it).
+"""Where Voxtune keeps its own state (``voxtune.app.paths`` re-exports it).
 
 Everything Voxtune writes for itself (model cache, job database, settings, logs) lives under
 one folder: the platform's user data folder, or ``$VOXTUNE_HOME`` when set (tests set it).

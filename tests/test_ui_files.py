@@ -14,9 +14,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.evaluation import normalize_text, word_error_rate
 from voxtune.engine.jobs.job import JobState
-from voxtune.engine.config import EngineConfig
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.files_tab import media_files
 from voxtune.ui.job_table import COLUMNS

@@ -16,9 +16,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCursor
 from pytestqt.qtbot import QtBot
 
 from voxtune.engine import protocol as p
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.evaluation import normalize_text, word_error_rate
-from voxtune.engine.config import EngineConfig
 from voxtune.engine.subtitles import transcript_from_json
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import BANDS, colour_for, partial_colour

@@ -12,12 +12,12 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from voxtune.engine.home import jobs_db
 from voxtune.engine import protocol as p
 from voxtune.engine.client import EngineClient, EngineGone
+from voxtune.engine.config import EngineConfig
+from voxtune.engine.home import jobs_db
 from voxtune.engine.jobs.job import Job, JobSpec
 from voxtune.engine.jobs.store import JobStore
-from voxtune.engine.config import EngineConfig
 from voxtune.engine.types import TranscriptionOptions
 
 POLL_MS = 50

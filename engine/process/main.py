@@ -22,8 +22,8 @@ from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING
 
 from voxtune.engine import protocol as p
-from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.config import EngineConfig
+from voxtune.engine.errors import VoxtuneError
 
 if TYPE_CHECKING:
     from voxtune.engine.jobs.runner import BatchRunner
