@@ -77,7 +77,7 @@ SAMPLES: list[p.Message] = [
         stem="dictation",
         formats=("srt", "txt"),
         rules=SubtitleRules(max_line_chars=32),
-    ),  # fmt: skip
+    ),
     p.ClearLive(),
     p.StartTune(config=TuneConfig(data=Path("/clips"), out=Path("/tune"), max_steps=4)),
     p.StopTune(),
