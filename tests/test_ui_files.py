@@ -33,7 +33,7 @@ def make_window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
     save_settings(store, UiSettings(output_dir=str(tmp_path / "out"), beam_size=1))
     config = EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), threads=1)
     bridge = EngineBridge(config, restart_delay_ms=100)
-    window = MainWindow(bridge, store, devices=list)
+    window = MainWindow(bridge, store, log_folder=tmp_path / "logs")
     qtbot.addWidget(window)
     bridge.start()
     window.show()

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -179,10 +178,7 @@ class LiveTab(QWidget):
         """Ask the engine to write the transcript to ``path`` (its suffix picks the format)."""
         fmt = save_format(path)
         if fmt is None:
-            QMessageBox.warning(
-                self, "Save transcript",
-                f"{path}: cannot save as '{path.suffix}' (use .txt, .srt or .json)",
-            )  # fmt: skip
+            self.status.setText(f"{path}: cannot save as '{path.suffix}' (use .txt, .srt or .json)")
             return None
         rules = self._settings().subtitle_rules()
         return self.bridge.save_live(str(path.parent), path.stem, (fmt,), rules)
