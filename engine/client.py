@@ -18,8 +18,8 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 
 from voxtune.engine import protocol as p
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.process.config import EngineConfig
 from voxtune.engine.process.main import serve
 
 POLL_S = 0.1

@@ -6,7 +6,10 @@ small frozen dataclass with a ``kind`` (for dispatch), the ``version`` of this p
 data: core types from ``voxtune.engine.types``, the job model, strings and numbers. Never
 tensors, model objects or exceptions (an error travels as its one-line message).
 
-Torch-free: the UI imports this module.
+Torch-free and light: the UI imports this module, and importing it loads about ten of
+Voxtune's modules (``tests/test_import_boundaries.py`` holds the number). Payload types come
+from leaf modules only (``types``, ``jobs.job``, ``subtitles.rules``, ``tune.config`` and
+``tune.events``), never the job store, the model code or torch.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from voxtune.engine.jobs.job import DEFAULT_MODEL, Job, JobSpec
+from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
+from voxtune.engine.tune.config import TuneConfig
+from voxtune.engine.tune.events import TuneEvent, TuneFinished
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 PROTOCOL_VERSION = 1
@@ -108,6 +114,87 @@ class Shutdown(Command):
     """Stop: a running job goes back to the queue at its next segment, then the engine exits."""
 
     kind: ClassVar[str] = "shutdown"
+
+
+@dataclass(frozen=True, slots=True)
+class ListJobs(Command):
+    """The queue as the job store has it; answered by JobsListed (the UI never opens it)."""
+
+    kind: ClassVar[str] = "list_jobs"
+
+
+@dataclass(frozen=True, slots=True)
+class ListModels(Command):
+    """Answered by ModelsListed."""
+
+    kind: ClassVar[str] = "list_models"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportModel(Command):
+    """Import a CTranslate2 Whisper or Qwen3-ASR folder on a worker; ModelsChanged when done."""
+
+    kind: ClassVar[str] = "import_model"
+    path: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullModel(Command):
+    """Download a Hub model on a worker, with ModelProgress; ModelsChanged when done."""
+
+    kind: ClassVar[str] = "pull_model"
+    repo_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveModel(Command):
+    """Delete an imported or registered model's folder; built-in and Hub models cannot be."""
+
+    kind: ClassVar[str] = "remove_model"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListDevices(Command):
+    """Answered by DevicesListed; from then on the engine re-lists input devices every few
+    seconds (PulseAudio/PipeWire may appear later) and sends DevicesListed on a change."""
+
+    kind: ClassVar[str] = "list_devices"
+
+
+@dataclass(frozen=True, slots=True)
+class SaveLive(Command):
+    """Write the live transcript's committed words (this session or the last) to
+    ``output_dir/stem.<format>``; answered by LiveSaved."""
+
+    kind: ClassVar[str] = "save_live"
+    output_dir: str
+    stem: str
+    formats: tuple[str, ...] = ("txt",)
+    rules: SubtitleRules = DEFAULT_RULES
+
+
+@dataclass(frozen=True, slots=True)
+class ClearLive(Command):
+    """Forget the committed words kept for SaveLive (the UI's Clear)."""
+
+    kind: ClassVar[str] = "clear_live"
+
+
+@dataclass(frozen=True, slots=True)
+class StartTune(Command):
+    """Fine-tune on an engine worker; TuneProgress while it runs, TuneResult at the end."""
+
+    kind: ClassVar[str] = "start_tune"
+    config: TuneConfig
+
+
+@dataclass(frozen=True, slots=True)
+class StopTune(Command):
+    """Stop the running tune at its next step; it ends with TuneResult(stopped=True)."""
+
+    kind: ClassVar[str] = "stop_tune"
 
 
 # -- events -----------------------------------------------------------------------------
@@ -254,6 +341,103 @@ class LiveStopped(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class JobsListed(Event):
+    kind: ClassVar[str] = "jobs_listed"
+    jobs: tuple[Job, ...]
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """One model as a listing shows it (payload of ModelsListed / ModelsChanged)."""
+
+    name: str
+    family: str
+    languages: tuple[str, ...]
+    size_bytes: int  # on disk; 0: not imported or downloaded yet
+    location: str
+    source: str  # "embedded" | "imported" | "hub" | "local" | "adapter" …
+    removable: bool = False  # an imported or registered folder of Voxtune's own
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsListed(Event):
+    kind: ClassVar[str] = "models_listed"
+    models: tuple[ModelEntry, ...]
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProgress(Event):
+    """A long model task (import, pull, load) is moving: bytes written so far."""
+
+    kind: ClassVar[str] = "model_progress"
+    task: str  # "import" | "pull" | "load"
+    name: str
+    done_bytes: int
+    total_bytes: int | None = None  # None when the source does not say
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsChanged(Event):
+    """An import, pull or removal finished: the new listing, and what changed."""
+
+    kind: ClassVar[str] = "models_changed"
+    models: tuple[ModelEntry, ...]
+    changed: str  # the model's name
+    action: str  # "imported" | "pulled" | "removed"
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InputDeviceEntry:
+    index: int
+    name: str
+    host_api: str
+    channels: int
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DevicesListed(Event):
+    """Input devices; sent on ListDevices and whenever the list changes."""
+
+    kind: ClassVar[str] = "devices_listed"
+    devices: tuple[InputDeviceEntry, ...]
+    error: str | None = None  # one line when listing failed (no PortAudio, …)
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSaved(Event):
+    kind: ClassVar[str] = "live_saved"
+    paths: tuple[str, ...]
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TuneProgress(Event):
+    """One event of the running tune as ``voxtune.engine.tune.events`` has it: DataChecked,
+    TuneStarted, StepDone (step, loss, ETA), EvalDone (WER) or CheckpointSaved."""
+
+    kind: ClassVar[str] = "tune_progress"
+    update: TuneEvent
+    reply_to: int = 0  # seq of the StartTune
+
+
+@dataclass(frozen=True, slots=True)
+class TuneResult(Event):
+    """The tune ended: finished (``summary``), stopped, or failed (``error``)."""
+
+    kind: ClassVar[str] = "tune_result"
+    summary: TuneFinished | None = None
+    stopped: bool = False
+    error: str | None = None
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EngineDied(Event):
     """Made by the client, not the engine: the process exited or stopped answering.
 
@@ -268,9 +452,12 @@ class EngineDied(Event):
 
 COMMANDS: tuple[type[Command], ...] = (
     Ping, LoadModel, SubmitJob, CancelJob, RetryJob, RerunJob, StartLive, StopLive, Shutdown,
+    ListJobs, ListModels, ImportModel, PullModel, RemoveModel, ListDevices, SaveLive, ClearLive,
+    StartTune, StopTune,
 )  # fmt: skip
 EVENTS: tuple[type[Event], ...] = (
     EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
     JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveLevel,
-    LiveStopped, EngineDied,
+    LiveStopped, EngineDied, JobsListed, ModelsListed, ModelProgress, ModelsChanged,
+    DevicesListed, LiveSaved, TuneProgress, TuneResult,
 )  # fmt: skip

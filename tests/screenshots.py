@@ -75,7 +75,7 @@ def dark_palette() -> QPalette:
 
 
 def main(output: Path) -> list[Path]:
-    from voxtune.engine.process.config import EngineConfig
+    from voxtune.engine.config import EngineConfig
     from voxtune.ui.bridge import EngineBridge
     from voxtune.ui.main_window import MainWindow
     from voxtune.ui.settings import UiSettings, open_qsettings, save_settings
@@ -89,10 +89,17 @@ def main(output: Path) -> list[Path]:
     store = open_qsettings(scratch / "settings.ini")
     save_settings(store, UiSettings(output_dir=str(Path.home() / "Subtitles")))
     bridge = EngineBridge(EngineConfig(db_path=str(scratch / "jobs.sqlite3")))
-    devices = ["Built-in Audio Analog Stereo", "USB Headset Microphone"]
-    window = MainWindow(bridge, store, devices=lambda: devices)
+    from voxtune.engine import protocol as p
+
+    devices = ("Built-in Audio Analog Stereo", "USB Headset Microphone")
+    window = MainWindow(bridge, store, log_folder=scratch / "logs")
     window.resize(1000, 620)
     window.show()
+    entries = tuple(
+        p.InputDeviceEntry(index=i, name=n, host_api="ALSA", channels=2, is_default=i == 0)
+        for i, n in enumerate(devices)
+    )
+    bridge.dispatch(p.DevicesListed(devices=entries))
 
     model = window.files_tab.model
     inputs = [*files[:4], files[4].with_name("meeting-notes.ogg")]

@@ -1,54 +1,40 @@
-"""Import contracts, checked in fresh processes: the engine never imports Qt, and the
-modules the UI process uses (protocol, client, core types, job store) never import torch."""
+"""The layer contracts (pyproject ``[tool.importlinter]``) hold, and they can fail.
+
+ui -> protocol <- engine, app wires them: the engine never imports Qt, the UI or the app; the
+UI and the protocol never import torch; jobs and the engine process form no cycle. The runtime
+check that a real window leaves torch unimported is ``test_ui_torch_free.py``.
+"""
 
 from __future__ import annotations
 
-import json
-import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import voxtune.engine
-
 REPO = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def modules_loaded_by(imports: list[str]) -> list[str]:
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {imports!r}: importlib.import_module(name)\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=300
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
-    )
-    return json.loads(done.stdout)
 
 
-def test_the_engine_never_imports_qt() -> None:
-    engine_modules = [
-        m.name
-        for m in pkgutil.walk_packages(voxtune.engine.__path__, "voxtune.engine.")
-        if not m.name.endswith("__main__")
-    ]
-    assert len(engine_modules) > 40  # the walk found the engine, not an empty folder
-    loaded = modules_loaded_by(engine_modules)
-    assert "torch" in loaded  # the heavy modules really were imported
-    assert not [m for m in loaded if m.split(".")[0] in ("PySide6", "shiboken6")]
+def test_every_layer_contract_is_kept() -> None:
+    done = lint_imports(REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "6 kept, 0 broken" in done.stdout
 
 
-def test_what_the_ui_imports_from_the_engine_is_torch_free() -> None:
-    loaded = modules_loaded_by(
-        [
-            "voxtune.engine.protocol",
-            "voxtune.engine.client",
-            "voxtune.engine.types",
-            "voxtune.engine.jobs",
-            "voxtune.engine.subtitles",
-            "voxtune.engine.models.registry",
-            "voxtune.engine.tune.events",
-            "voxtune.app.paths",
-        ]
-    )
-    assert not [m for m in loaded if m.split(".")[0] in ("torch", "transformers", "peft")]
+def test_a_ui_module_that_opens_the_job_store_breaks_a_contract() -> None:
+    probe = REPO / "ui" / "_layer_probe.py"
+    probe.write_text("from voxtune.engine.jobs.store import JobStore  # noqa: F401\n")
+    try:
+        done = lint_imports(REPO)
+    finally:
+        probe.unlink()
+        shutil.rmtree(REPO / ".import_linter_cache", ignore_errors=True)
+    assert done.returncode != 0
+    assert "voxtune.ui._layer_probe -> voxtune.engine.jobs.store" in done.stdout

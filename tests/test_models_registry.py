@@ -12,8 +12,8 @@ import pytest
 import torch
 from model_factory import build_tiny_whisper
 
-from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
+from voxtune.engine.home import models_dir
 from voxtune.engine.models import (
     import_ctranslate2,
     list_models,

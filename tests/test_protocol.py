@@ -8,11 +8,15 @@ import pickle
 import subprocess
 import sys
 import typing
+from pathlib import Path
 
 import pytest
 
 from voxtune.engine import protocol as p
 from voxtune.engine.jobs import Job, JobSpec, JobState
+from voxtune.engine.subtitles.rules import SubtitleRules
+from voxtune.engine.tune.config import TuneConfig
+from voxtune.engine.tune.events import EvalDone, StepDone, TuneFinished
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 WORD = Word(" hello", 0.5, 0.9, 0.87)
@@ -21,6 +25,10 @@ SPEC = JobSpec.for_file(
     "speech.ogg", "out", ("vtt", "srt"), options=TranscriptionOptions(beam_size=2)
 )
 JOB = Job(id=7, spec=SPEC, state=JobState.QUEUED, duration=3.5)
+ENTRY = p.ModelEntry("my-asr", "whisper", ("en",), 75_000_000, "/models/my-asr", "imported", True)
+DEVICE = p.InputDeviceEntry(index=2, name="pulse", host_api="ALSA", channels=32, is_default=True)
+FINISHED = TuneFinished(steps=4, stopped_early=False, best_step=4, wer_before=0.5,
+                        wer_after=0.25, adapter="/tune/adapter")  # fmt: skip
 
 # One instance of every message, filled with real payloads.
 SAMPLES: list[p.Message] = [
@@ -58,11 +66,35 @@ SAMPLES: list[p.Message] = [
     p.LiveLevel(dbfs=-23.5),
     p.LiveStopped(error=None),
     p.EngineDied(reason="the engine was killed (signal 9)", exitcode=-9, job_ids=(7,)),
+    p.ListJobs(),
+    p.ListModels(),
+    p.ImportModel(path="/copies/my-asr", name="my-asr"),
+    p.PullModel(repo_id="openai/whisper-small"),
+    p.RemoveModel(name="my-asr"),
+    p.ListDevices(),
+    p.SaveLive(
+        output_dir="/out",
+        stem="dictation",
+        formats=("srt", "txt"),
+        rules=SubtitleRules(max_line_chars=32),
+    ),
+    p.ClearLive(),
+    p.StartTune(config=TuneConfig(data=Path("/clips"), out=Path("/tune"), max_steps=4)),
+    p.StopTune(),
+    p.JobsListed(jobs=(JOB,), reply_to=2),
+    p.ModelsListed(models=(ENTRY,), reply_to=3),
+    p.ModelProgress(task="pull", name="openai/whisper-small", done_bytes=10, total_bytes=None),
+    p.ModelsChanged(models=(ENTRY,), changed="my-asr", action="imported", reply_to=4),
+    p.DevicesListed(devices=(DEVICE,)),
+    p.LiveSaved(paths=("/out/dictation.srt",), reply_to=5),
+    p.TuneProgress(update=StepDone(3, 4, 0.5, 1.25, 1e-4, 8.0, 2.5), reply_to=6),
+    p.TuneProgress(update=EvalDone(step=4, wer=0.25, label="after")),
+    p.TuneResult(summary=FINISHED, reply_to=6),
 ]
 
 
 def test_every_message_is_sampled_once() -> None:
-    sampled = [type(m) for m in SAMPLES]
+    sampled = list(dict.fromkeys(type(m) for m in SAMPLES))
     assert sorted(c.__name__ for c in sampled) == sorted(
         c.__name__ for c in (*p.COMMANDS, *p.EVENTS)
     )
@@ -91,7 +123,10 @@ def test_messages_are_frozen(message: p.Message) -> None:
 
 
 ALLOWED_PAYLOAD = {"int", "float", "str", "bool", "None", "Job", "JobSpec", "Segment", "Word"}
-ALLOWED_PAYLOAD |= {"TranscriptionOptions"}
+ALLOWED_PAYLOAD |= {"TranscriptionOptions", "SubtitleRules", "ModelEntry", "InputDeviceEntry"}
+# The tune's own progress dataclasses (torch-free, voxtune.engine.tune.events) and its options.
+ALLOWED_PAYLOAD |= {"TuneConfig", "DataChecked", "TuneStarted", "StepDone", "EvalDone"}
+ALLOWED_PAYLOAD |= {"CheckpointSaved", "TuneFinished"}
 
 
 @pytest.mark.parametrize("cls", (*p.COMMANDS, *p.EVENTS), ids=lambda c: c.kind)
@@ -141,3 +176,19 @@ def test_the_client_side_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_protocol_loads_few_modules() -> None:
+    """Payloads come from leaf modules: no job store (sqlite3), no writers, no model code."""
+    code = (
+        "import sys, json; before = set(sys.modules); import voxtune.engine.protocol;"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(result.stdout)
+    ours = [m for m in loaded if m.startswith("voxtune")]
+    assert len(ours) <= 13, ours  # 13 at this commit: the protocol, its payloads, their packages
+    assert "voxtune.engine.jobs.store" not in ours and "sqlite3" not in loaded
+    assert len(loaded) <= 45, loaded  # with the standard library's share

@@ -13,7 +13,7 @@ import pytest
 import torch
 from tune_factory import jargon_sentences, speak, voxtune, write_folder_dataset
 
-from voxtune.app.paths import models_dir
+from voxtune.engine.home import models_dir
 from voxtune.engine.models.manifest import ADAPTER_SOURCE, read_manifest
 
 

@@ -14,9 +14,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.evaluation import normalize_text, word_error_rate
 from voxtune.engine.jobs.job import JobState
-from voxtune.engine.process.config import EngineConfig
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.files_tab import media_files
 from voxtune.ui.job_table import COLUMNS
@@ -33,7 +33,7 @@ def make_window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
     save_settings(store, UiSettings(output_dir=str(tmp_path / "out"), beam_size=1))
     config = EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), threads=1)
     bridge = EngineBridge(config, restart_delay_ms=100)
-    window = MainWindow(bridge, store, devices=list)
+    window = MainWindow(bridge, store, log_folder=tmp_path / "logs")
     qtbot.addWidget(window)
     bridge.start()
     window.show()

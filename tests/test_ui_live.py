@@ -16,13 +16,12 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCursor
 from pytestqt.qtbot import QtBot
 
 from voxtune.engine import protocol as p
-from voxtune.engine.errors import VoxtuneError
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.evaluation import normalize_text, word_error_rate
-from voxtune.engine.process.config import EngineConfig
 from voxtune.engine.subtitles import transcript_from_json
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import BANDS, colour_for, partial_colour
-from voxtune.ui.live_tab import LiveTab, save_transcript
+from voxtune.ui.live_tab import LiveTab
 from voxtune.ui.settings import UiSettings
 from voxtune.ui.transcript_view import word_tooltip
 
@@ -46,7 +45,10 @@ def stream(english_dev: list) -> tuple[list[p.LiveUpdate], str]:
 def tab(qtbot: QtBot, tmp_path: Path) -> LiveTab:
     bridge = EngineBridge(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3")))
     settings = UiSettings(output_dir=str(tmp_path))
-    tab = LiveTab(bridge, lambda: settings, devices=lambda: ["USB microphone"])
+    tab = LiveTab(bridge, lambda: settings)
+    usb = p.InputDeviceEntry(index=3, name="USB microphone", host_api="ALSA", channels=1,
+                             is_default=False)  # fmt: skip
+    bridge.dispatch(p.DevicesListed(devices=(usb,)))
     qtbot.addWidget(tab)
     tab.resize(700, 400)
     tab.show()
@@ -107,29 +109,48 @@ def test_the_word_under_the_pointer_gives_its_tooltip(tab: LiveTab, stream: tupl
     assert f"{first.confidence:.0%}" in tip and f"{first.start:.2f}–{first.end:.2f} s" in tip
 
 
-def test_copy_clear_and_save_in_three_formats(tab: LiveTab, stream: tuple, tmp_path: Path) -> None:
-    feed(tab, stream[0])
-    tab.copy()
-    assert QGuiApplication.clipboard().text() == tab.view.text()
-    settings = UiSettings(output_dir=str(tmp_path))
-    txt = save_transcript(tab.view, tmp_path / "dictation.txt", settings)
-    assert txt.read_text(encoding="utf-8").strip() == tab.view.text()
-    srt_path = save_transcript(tab.view, tmp_path / "dictation.srt", settings)
-    cues = list(srt.parse(srt_path.read_text(encoding="utf-8")))
-    assert normalize_text(" ".join(c.content for c in cues)) == normalize_text(tab.view.text())
-    json_path = save_transcript(tab.view, tmp_path / "dictation.json", settings)
-    restored = transcript_from_json(json_path.read_text(encoding="utf-8"))
-    assert [w.confidence for w in restored.words] == [w.confidence for w in tab.view.committed]
-    assert json.loads(json_path.read_text(encoding="utf-8"))
-    tab.view.clear_words()
-    assert tab.view.text() == "" and tab.view.rendered_words() == []
+def test_copy_clear_and_save_in_three_formats_by_the_engine(
+    qtbot: QtBot, tmp_path: Path, english_dev: list
+) -> None:
+    """A live session from a file in the real engine; the engine writes what the tab shows."""
+    bridge = EngineBridge(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), run_queue=False))
+    tab = LiveTab(bridge, lambda: UiSettings(output_dir=str(tmp_path)))
+    qtbot.addWidget(tab)
+    with qtbot.waitSignal(bridge.engine_ready, timeout=60_000):
+        bridge.start()
+    try:
+        with qtbot.waitSignal(bridge.live_stopped, timeout=240_000):
+            bridge._send(p.StartLive(file=str(english_dev[0].path), speed=None))
+        tab.copy()
+        assert tab.view.text() and QGuiApplication.clipboard().text() == tab.view.text()
+        with qtbot.waitSignal(bridge.live_saved, timeout=30_000):
+            tab.save(tmp_path / "dictation.txt")
+        txt = tmp_path / "dictation.txt"
+        assert txt.read_text(encoding="utf-8").strip() == tab.view.text()
+        assert tab.status.text() == f"Saved {txt}."
+        with qtbot.waitSignal(bridge.live_saved, timeout=30_000):
+            tab.save(tmp_path / "dictation.srt")
+        cues = list(srt.parse((tmp_path / "dictation.srt").read_text(encoding="utf-8")))
+        assert normalize_text(" ".join(c.content for c in cues)) == normalize_text(tab.view.text())
+        with qtbot.waitSignal(bridge.live_saved, timeout=30_000):
+            tab.save(tmp_path / "dictation.json")
+        json_path = tmp_path / "dictation.json"
+        restored = transcript_from_json(json_path.read_text(encoding="utf-8"))
+        assert [w.confidence for w in restored.words] == [w.confidence for w in tab.view.committed]
+        assert json.loads(json_path.read_text(encoding="utf-8"))
+        tab.clear()
+        assert tab.view.text() == "" and tab.view.rendered_words() == []
+        with qtbot.waitSignal(bridge.live_saved, timeout=30_000):
+            tab.save(tmp_path / "after-clear.txt")
+        assert (tmp_path / "after-clear.txt").read_text(encoding="utf-8").strip() == ""
+    finally:
+        bridge.stop()
 
 
-def test_saving_as_an_unknown_format_names_the_file(tab: LiveTab, tmp_path: Path) -> None:
+def test_saving_as_an_unknown_format_is_refused_in_the_tab(tab: LiveTab, tmp_path: Path) -> None:
     target = tmp_path / "dictation.docx"
-    with pytest.raises(VoxtuneError) as caught:
-        save_transcript(tab.view, target, UiSettings())
-    assert str(caught.value) == f"{target}: cannot save as '.docx' (use .txt, .srt or .json)"
+    assert tab.save(target) is None
+    assert tab.status.text() == f"{target}: cannot save as '.docx' (use .txt, .srt or .json)"
     assert not target.exists()
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
-from voxtune.app.paths import settings_file
+from voxtune.engine.config import EngineConfig
+from voxtune.engine.home import settings_file
 from voxtune.engine.subtitles import SubtitleRules
+from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import BANDS, PARTIAL_DARK, PARTIAL_LIGHT, ConfidenceLegend, band_for
 from voxtune.ui.models_tab import ModelsTab
 from voxtune.ui.settings import UiSettings, load_settings, open_qsettings, save_settings
@@ -110,10 +114,23 @@ def test_cue_durations_are_chosen_in_order_and_make_the_rules(qtbot: QtBot, tmp_
     assert tab.max_duration_spin.value() == 2.0
 
 
-def test_models_tab_lists_models_and_sets_the_default(qtbot: QtBot, tmp_path: Path) -> None:
+@pytest.fixture
+def models_tab(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[ModelsTab, Holder]]:
     holder = Holder(tmp_path / "s.ini")
-    tab = ModelsTab(holder.get, holder.set)
+    config = EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), run_queue=False)
+    bridge = EngineBridge(config)
+    tab = ModelsTab(bridge, holder.get, holder.set)
     qtbot.addWidget(tab)
+    with qtbot.waitSignal(bridge.models_listed, timeout=60_000):
+        bridge.start()  # the tab asks the engine for the list when it is ready
+    yield tab, holder
+    bridge.stop()
+
+
+def test_models_tab_lists_models_and_sets_the_default(
+    models_tab: tuple[ModelsTab, Holder], tmp_path: Path
+) -> None:
+    tab, _holder = models_tab
     rows = {tab.table.item(r, 0).text(): r for r in range(tab.table.rowCount())}
     assert {"whisper-tiny.en", "whisper-base"} <= set(rows)
     tiny = rows["whisper-tiny.en"]
@@ -128,30 +145,26 @@ def test_models_tab_lists_models_and_sets_the_default(qtbot: QtBot, tmp_path: Pa
     assert tab.table.item(tiny, 5).text() == ""
 
 
-def test_pull_without_network_says_so(qtbot: QtBot, tmp_path: Path) -> None:
-    holder = Holder(tmp_path / "s.ini")
-    tab = ModelsTab(holder.get, holder.set)
-    qtbot.addWidget(tab)
+def test_pull_without_network_says_so(qtbot: QtBot, models_tab: tuple[ModelsTab, Holder]) -> None:
+    tab, _holder = models_tab
     tab.pull("openai/whisper-tiny")
     assert not tab.busy.isHidden() and not tab.pull_button.isEnabled()
-    qtbot.waitUntil(lambda: tab.process is None, timeout=60_000)
+    qtbot.waitUntil(lambda: tab.task is None, timeout=60_000)
     assert tab.message.text() == (
-        "voxtune: error: cannot reach the Hugging Face Hub to fetch openai/whisper-tiny (offline?)"
+        "cannot reach the Hugging Face Hub to fetch openai/whisper-tiny (offline?)"
     )
     assert tab.busy.isHidden() and tab.pull_button.isEnabled()
 
 
-def test_importing_a_folder_that_is_no_model_names_it(qtbot: QtBot, tmp_path: Path) -> None:
-    holder = Holder(tmp_path / "s.ini")
-    tab = ModelsTab(holder.get, holder.set)
-    qtbot.addWidget(tab)
+def test_importing_a_folder_that_is_no_model_names_it(
+    qtbot: QtBot, models_tab: tuple[ModelsTab, Holder], tmp_path: Path
+) -> None:
+    tab, _holder = models_tab
     folder = tmp_path / "holiday-photos"
     folder.mkdir()
     tab.import_folder(str(folder))
-    qtbot.waitUntil(lambda: tab.process is None, timeout=60_000)
-    assert tab.message.text() == (
-        f"voxtune: error: {folder}: no model.bin (not a CTranslate2 model directory)"
-    )
+    qtbot.waitUntil(lambda: tab.task is None, timeout=60_000)
+    assert tab.message.text() == f"{folder}: no model.bin (not a CTranslate2 model directory)"
 
 
 def contrast(a: str, b: str) -> float:

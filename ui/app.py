@@ -9,8 +9,8 @@ from importlib import resources
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from voxtune.app.paths import jobs_db
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
+from voxtune.engine.home import jobs_db
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.main_window import MainWindow
 from voxtune.ui.settings import load_settings, open_qsettings

@@ -4,6 +4,10 @@ The client is polled from a QTimer on the GUI thread, so every signal is emitted
 widgets need no locks. When the engine dies the bridge says why, then starts a new one after
 ``restart_delay_ms``; the new engine finds the jobs the old one was running in the job store
 and resumes them.
+
+The bridge owns the torch-free ``EngineClient``; every UI action is a protocol command sent
+from here (the UI never opens the job store, lists devices or runs a CLI), and every event
+the engine sends becomes a signal — its ``Log`` events too, for the app's log.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from voxtune.app.paths import jobs_db
 from voxtune.engine import protocol as p
 from voxtune.engine.client import EngineClient, EngineGone
-from voxtune.engine.jobs.job import Job, JobSpec
-from voxtune.engine.jobs.store import JobStore
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
+from voxtune.engine.home import jobs_db
+from voxtune.engine.jobs.job import JobSpec
+from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
+from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.types import TranscriptionOptions
 
 POLL_MS = 50
@@ -45,6 +50,15 @@ class EngineBridge(QObject):
     live_update = Signal(tuple, tuple)  # committed words (append), partial words (replace)
     live_level = Signal(float)  # input level, dBFS
     live_stopped = Signal(object)  # one-line error or None
+    segment_ready = Signal(int, object)  # job id, Segment
+    models_listed = Signal(tuple)  # tuple[protocol.ModelEntry, ...]
+    models_changed = Signal(tuple, str, str)  # new listing, model name, "imported" | …
+    model_progress = Signal(object)  # protocol.ModelProgress
+    devices_listed = Signal(tuple, object)  # tuple[protocol.InputDeviceEntry, ...], error
+    live_saved = Signal(tuple)  # paths written
+    tune_progress = Signal(object)  # a voxtune.engine.tune.events event (step, eval, …)
+    tune_result = Signal(object)  # protocol.TuneResult
+    log_message = Signal(str, str)  # level, message (may span lines: a traceback)
     event_received = Signal(object)  # every event, for logs and tests
 
     def __init__(
@@ -94,13 +108,9 @@ class EngineBridge(QObject):
     def pid(self) -> int | None:
         return self.client.pid
 
-    def stored_jobs(self) -> list[Job]:
-        """The queue as the job store has it: what the app shows after a restart."""
-        with JobStore(self.config.db_path) as store:
-            return store.jobs()
-
-    def refresh_jobs(self) -> None:
-        self.jobs_loaded.emit(self.stored_jobs())
+    def refresh_jobs(self) -> int | None:
+        """Ask the engine for the queue; ``jobs_loaded`` brings it."""
+        return self._send(p.ListJobs())
 
     # -- commands -----------------------------------------------------------------------
 
@@ -123,6 +133,40 @@ class EngineBridge(QObject):
 
     def stop_live(self) -> int | None:
         return self._send(p.StopLive())
+
+    def save_live(
+        self,
+        output_dir: str,
+        stem: str,
+        formats: tuple[str, ...],
+        rules: SubtitleRules = DEFAULT_RULES,
+    ) -> int | None:
+        command = p.SaveLive(output_dir=output_dir, stem=stem, formats=formats, rules=rules)
+        return self._send(command)
+
+    def clear_live(self) -> int | None:
+        return self._send(p.ClearLive())
+
+    def list_models(self) -> int | None:
+        return self._send(p.ListModels())
+
+    def import_model(self, path: str, name: str | None = None) -> int | None:
+        return self._send(p.ImportModel(path=path, name=name))
+
+    def pull_model(self, repo_id: str) -> int | None:
+        return self._send(p.PullModel(repo_id=repo_id))
+
+    def remove_model(self, name: str) -> int | None:
+        return self._send(p.RemoveModel(name=name))
+
+    def list_devices(self) -> int | None:
+        return self._send(p.ListDevices())
+
+    def start_tune(self, config: TuneConfig) -> int | None:
+        return self._send(p.StartTune(config=config))
+
+    def stop_tune(self) -> int | None:
+        return self._send(p.StopTune())
 
     def _send(self, command: p.Command) -> int | None:
         try:
@@ -148,6 +192,7 @@ class EngineBridge(QObject):
                 self._failed_starts = 0
                 self.engine_ready.emit(pid)
             case p.EngineDied(reason=reason, job_ids=job_ids):
+                self.log_message.emit("error", f"engine died: {reason}")
                 self._timer.stop()
                 self.engine_died.emit(reason, tuple(job_ids))
                 self._failed_starts += 1
@@ -156,7 +201,10 @@ class EngineBridge(QObject):
                 else:
                     self.engine_gave_up.emit(f"The engine could not be started: {reason}.")
             case p.EngineError(message=message):
+                self.log_message.emit("error", message)
                 self.engine_error.emit(message)
+            case p.Log(level=level, message=message):
+                self.log_message.emit(level, message)
             case p.JobQueued(job=job):
                 self.job_queued.emit(job)
             case p.JobStarted(job_id=job_id, duration=duration):
@@ -179,3 +227,21 @@ class EngineBridge(QObject):
                 self.live_level.emit(dbfs)
             case p.LiveStopped(error=error):
                 self.live_stopped.emit(error)
+            case p.SegmentReady(job_id=job_id, segment=segment):
+                self.segment_ready.emit(job_id, segment)
+            case p.JobsListed(jobs=jobs):
+                self.jobs_loaded.emit(list(jobs))
+            case p.ModelsListed(models=models):
+                self.models_listed.emit(tuple(models))
+            case p.ModelsChanged(models=models, changed=name, action=action):
+                self.models_changed.emit(tuple(models), name, action)
+            case p.ModelProgress():
+                self.model_progress.emit(event)
+            case p.DevicesListed(devices=devices, error=error):
+                self.devices_listed.emit(tuple(devices), error)
+            case p.LiveSaved(paths=paths):
+                self.live_saved.emit(tuple(paths))
+            case p.TuneProgress(update=update):
+                self.tune_progress.emit(update)
+            case p.TuneResult():
+                self.tune_result.emit(event)

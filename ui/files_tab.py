@@ -122,7 +122,7 @@ class FilesTab(QWidget):
 
     def _connect_bridge(self) -> None:
         b, m = self.bridge, self.model
-        b.jobs_loaded.connect(m.set_jobs)
+        b.jobs_loaded.connect(m.merge_jobs)
         b.job_queued.connect(m.upsert)
         b.job_started.connect(m.on_started)
         b.job_progress.connect(m.on_progress)

@@ -107,6 +107,18 @@ class JobTableModel(QAbstractTableModel):
         self._note.clear()
         self.endResetModel()
 
+    def merge_jobs(self, jobs: list[Job]) -> None:
+        """The engine's listing: rows update in place (a selection survives), new ones append.
+
+        It arrives some time after the window asked (``ListJobs``), maybe after the user
+        selected a row; a reset would drop that selection.
+        """
+        if not self._jobs:
+            self.set_jobs(jobs)
+            return
+        for job in sorted(jobs, key=lambda j: j.id):
+            self.upsert(job)
+
     def upsert(self, job: Job) -> None:
         self._note.pop(job.id, None)
         row = self._row(job.id)

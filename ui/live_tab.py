@@ -1,4 +1,8 @@
-"""Live tab: pick a microphone, start/stop (Space), watch words arrive, keep what was said."""
+"""Live tab: pick a microphone, start/stop (Space), watch words arrive, keep what was said.
+
+The engine lists the input devices (and says when the list changes) and writes the saved
+transcript; this tab only shows them.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.subtitles import write_outputs
+from voxtune.engine import protocol as p
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import ConfidenceLegend
 from voxtune.ui.settings import UiSettings
@@ -34,25 +36,10 @@ SAVE_FILTERS = {
 FLOOR_DBFS = -60  # the meter's left end; quieter is shown as silence
 
 
-def input_device_names() -> list[str]:
-    """Input devices the system offers; empty when PortAudio is missing or finds none."""
-    from voxtune.engine.audio.sources import list_input_devices
-
-    try:
-        return [d.name for d in list_input_devices()]
-    except (VoxtuneError, OSError, ImportError):
-        return []
-
-
-def save_transcript(view: TranscriptView, path: Path, settings: UiSettings) -> Path:
-    """Write the committed words to ``path``; its suffix (txt, srt, json) picks the format."""
+def save_format(path: Path) -> str | None:
+    """The format a save path's suffix asks for, or None when it is not one we write."""
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in SAVE_FILTERS.values():
-        raise VoxtuneError(f"{path}: cannot save as '{path.suffix}' (use .txt, .srt or .json)")
-    written = write_outputs(
-        view.transcript(), path.parent, path.stem, [fmt], settings.subtitle_rules()
-    )
-    return written[0]
+    return fmt if fmt in SAVE_FILTERS.values() else None
 
 
 class LiveTab(QWidget):
@@ -60,18 +47,16 @@ class LiveTab(QWidget):
         self,
         bridge: EngineBridge,
         settings: Callable[[], UiSettings],
-        devices: Callable[[], list[str]] = input_device_names,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self._settings = settings
-        self._devices = devices
         self.running = False
 
         self.device_box = QComboBox()
         self.device_box.setMinimumContentsLength(24)
-        self.refresh_devices()
+        self.show_devices((), None)
         self.meter = QProgressBar()
         self.meter.setRange(FLOOR_DBFS, 0)
         self.meter.setValue(FLOOR_DBFS)
@@ -95,7 +80,7 @@ class LiveTab(QWidget):
         clear_button = QPushButton("Clear")
         save_button = QPushButton("Save…")
         copy_button.clicked.connect(self.copy)
-        clear_button.clicked.connect(self.view.clear_words)
+        clear_button.clicked.connect(self.clear)
         save_button.clicked.connect(self.choose_save)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
@@ -117,16 +102,29 @@ class LiveTab(QWidget):
         bridge.live_stopped.connect(self.on_stopped)
         bridge.engine_died.connect(lambda reason, _ids: self.on_stopped(reason))
         bridge.engine_error.connect(self._on_engine_error)
+        bridge.devices_listed.connect(self.show_devices)
+        bridge.engine_ready.connect(lambda _pid: self.refresh_devices())
+        bridge.live_saved.connect(self._on_saved)
         self._starting = False
 
     def refresh_devices(self) -> None:
+        """Ask the engine; it answers, then says again whenever the list changes."""
+        self.bridge.list_devices()
+
+    def show_devices(self, devices: tuple[p.InputDeviceEntry, ...], error: str | None) -> None:
+        current = self.device_box.currentData()
         self.device_box.clear()
         self.device_box.addItem("System default", None)
-        for name in self._devices():
-            self.device_box.addItem(name, name)
-        wanted = self._settings().input_device
+        for device in devices:
+            self.device_box.addItem(device.name, device.name)
+        self.device_box.setToolTip(error or "")
+        wanted = current or self._settings().input_device
         if wanted and (index := self.device_box.findData(wanted)) >= 0:
             self.device_box.setCurrentIndex(index)
+
+    def clear(self) -> None:
+        self.view.clear_words()
+        self.bridge.clear_live()
 
     def toggle(self) -> None:
         if self.running:
@@ -174,7 +172,16 @@ class LiveTab(QWidget):
         path = Path(name)
         if not path.suffix:
             path = path.with_suffix("." + SAVE_FILTERS.get(chosen, "txt"))
-        try:
-            save_transcript(self.view, path, self._settings())
-        except VoxtuneError as exc:
-            QMessageBox.warning(self, "Save transcript", str(exc))
+        self.save(path)
+
+    def save(self, path: Path) -> int | None:
+        """Ask the engine to write the transcript to ``path`` (its suffix picks the format)."""
+        fmt = save_format(path)
+        if fmt is None:
+            self.status.setText(f"{path}: cannot save as '{path.suffix}' (use .txt, .srt or .json)")
+            return None
+        rules = self._settings().subtitle_rules()
+        return self.bridge.save_live(str(path.parent), path.stem, (fmt,), rules)
+
+    def _on_saved(self, paths: tuple[str, ...]) -> None:
+        self.status.setText(f"Saved {', '.join(paths)}.")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from voxtune.engine.home import logs_dir
 from voxtune.ui.banner import EngineBanner
 from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.engine_log import EngineLog, LogDialog
 from voxtune.ui.files_tab import FilesTab
-from voxtune.ui.live_tab import LiveTab, input_device_names
+from voxtune.ui.live_tab import LiveTab
 from voxtune.ui.models_tab import ModelsTab
 from voxtune.ui.settings import UiSettings, load_settings, save_settings
 from voxtune.ui.settings_tab import SettingsTab
@@ -23,8 +25,8 @@ class MainWindow(QMainWindow):
         bridge: EngineBridge,
         store: QSettings,
         *,
-        devices: Callable[[], list[str]] = input_device_names,
         gpu_available: bool = False,
+        log_folder: Path | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Voxtune")
@@ -33,11 +35,14 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.store = store
         self.settings = load_settings(store)
+        self.log = EngineLog(log_folder or logs_dir(), self)
+        self.log_dialog: LogDialog | None = None
+        bridge.log_message.connect(self.log.append)
 
         self.banner = EngineBanner()
         self.files_tab = FilesTab(bridge, self.current_settings, self.change_settings)
-        self.live_tab = LiveTab(bridge, self.current_settings, devices)
-        self.models_tab = ModelsTab(self.current_settings, self.change_settings)
+        self.live_tab = LiveTab(bridge, self.current_settings)
+        self.models_tab = ModelsTab(bridge, self.current_settings, self.change_settings)
         self.settings_tab = SettingsTab(self.current_settings, self.change_settings, gpu_available)
         self.tabs = QTabWidget()
         for widget, title in (
@@ -61,6 +66,12 @@ class MainWindow(QMainWindow):
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.files_tab.choose_files)
         self.addAction(open_action)
+        log_action = QAction("Show log", self)
+        log_action.setShortcut(QKeySequence("Ctrl+L"))
+        log_action.setToolTip(f"Engine warnings and errors (also in {self.log.path})")
+        log_action.triggered.connect(self.show_log)
+        self.menuBar().addMenu("&View").addAction(log_action)
+        self.log_action = log_action
 
         bridge.engine_ready.connect(self._on_ready)
         bridge.engine_died.connect(self._on_died)
@@ -87,6 +98,13 @@ class MainWindow(QMainWindow):
 
     # -- engine ---------------------------------------------------------------------------
 
+    def show_log(self) -> LogDialog:
+        if self.log_dialog is None:
+            self.log_dialog = LogDialog(self.log, self)
+        self.log_dialog.show()
+        self.log_dialog.raise_()
+        return self.log_dialog
+
     def _on_ready(self, pid: int) -> None:
         self.engine_label.setText(f"Engine ready (pid {pid}, {self.settings.device.upper()})")
         self.bridge.refresh_jobs()
@@ -111,4 +129,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         save_settings(self.store, self.settings)
         self.bridge.stop()
+        self.log.close()
         super().closeEvent(event)

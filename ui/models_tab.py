@@ -1,16 +1,15 @@
-"""Models tab: what is installed, import a folder, pull from the Hub, choose the default.
+"""Models tab: what is installed, import a folder, pull from the Hub, remove, choose the default.
 
-Importing and pulling run ``voxtune models …`` in a child process (QProcess): they need
-torch, which the UI process never imports, and the window stays responsive meanwhile.
+Everything goes through the engine (protocol commands on the bridge): it lists the models,
+imports and pulls on a worker with byte progress, and answers with ``ModelsChanged`` the
+moment the files are in place, so the table updates then — no child process, no CLI text.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QProcess
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -26,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voxtune.engine.models.info import ModelInfo
-from voxtune.engine.models.registry import list_models
+from voxtune.engine import protocol as p
+from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.settings import UiSettings
 
 HEADERS = ("Name", "Family", "Languages", "Size", "Source", "Default")
@@ -41,25 +40,20 @@ def size_text(size_bytes: int) -> str:
     return f"{size_bytes / 1e6:.0f} MB" if size_bytes else "not imported yet"
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 class ModelsTab(QWidget):
     def __init__(
         self,
+        bridge: EngineBridge,
         settings: Callable[[], UiSettings],
         on_settings: Callable[[UiSettings], None],
-        lister: Callable[[], list[ModelInfo]] = list_models,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.bridge = bridge
         self._settings = settings
         self._on_settings = on_settings
-        self._lister = lister
-        self.models: list[ModelInfo] = []
-        self.process: QProcess | None = None
+        self.models: tuple[p.ModelEntry, ...] = ()
+        self.task: int | None = None  # seq of the running import or pull
 
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
@@ -73,8 +67,11 @@ class ModelsTab(QWidget):
 
         self.default_button = QPushButton("Use as default")
         self.default_button.clicked.connect(self.use_selected)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Delete an imported or registered model's folder")
+        self.remove_button.clicked.connect(self.remove_selected)
         self.import_button = QPushButton("Import folder…")
-        self.import_button.setToolTip("A CTranslate2 or Hugging Face Whisper directory")
+        self.import_button.setToolTip("A CTranslate2 Whisper or a Qwen3-ASR directory")
         self.import_button.clicked.connect(self.choose_import)
         self.hub_edit = QLineEdit()
         self.hub_edit.setPlaceholderText("Hub id, e.g. openai/whisper-small")
@@ -82,13 +79,14 @@ class ModelsTab(QWidget):
         self.pull_button.clicked.connect(lambda: self.pull(self.hub_edit.text().strip()))
         row = QHBoxLayout()
         row.addWidget(self.default_button)
+        row.addWidget(self.remove_button)
         row.addWidget(self.import_button)
         row.addSpacing(12)
         row.addWidget(self.hub_edit, 1)
         row.addWidget(self.pull_button)
 
         self.busy = QProgressBar()
-        self.busy.setRange(0, 0)  # the Hub gives no total up front: an indeterminate bar
+        self.busy.setRange(0, 0)  # indeterminate until a total is known
         self.busy.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -98,13 +96,22 @@ class ModelsTab(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
-        self.refresh()
+
+        bridge.models_listed.connect(self.show_models)
+        bridge.models_changed.connect(self._on_changed)
+        bridge.model_progress.connect(self._on_progress)
+        bridge.event_received.connect(self._on_event)
+        bridge.engine_ready.connect(lambda _pid: self.refresh())
+        bridge.engine_died.connect(lambda *_: self._task_over())
 
     def refresh(self) -> None:
-        self.models = self._lister()
+        self.bridge.list_models()
+
+    def show_models(self, models: tuple[p.ModelEntry, ...]) -> None:
+        self.models = models
         default = self._settings().model
-        self.table.setRowCount(len(self.models))
-        for row, info in enumerate(self.models):
+        self.table.setRowCount(len(models))
+        for row, info in enumerate(models):
             cells = (
                 info.name,
                 info.family,
@@ -119,15 +126,25 @@ class ModelsTab(QWidget):
                     item.setToolTip(", ".join(info.languages))
                 self.table.setItem(row, column, item)
 
-    def use_selected(self) -> None:
+    def selected(self) -> p.ModelEntry | None:
         rows = self.table.selectionModel().selectedRows()
-        if rows:
-            self.use_model(self.models[rows[0].row()].name)
+        return self.models[rows[0].row()] if rows else None
+
+    def use_selected(self) -> None:
+        if (entry := self.selected()) is not None:
+            self.use_model(entry.name)
 
     def use_model(self, name: str) -> None:
         self._on_settings(replace(self._settings(), model=name))
         self.message.setText(f"New jobs use {name}.")
-        self.refresh()
+        self.show_models(self.models)
+
+    def remove_selected(self) -> None:
+        if (entry := self.selected()) is not None:
+            self.remove(entry.name)
+
+    def remove(self, name: str) -> None:
+        self._start(self.bridge.remove_model(name), f"Removing {name}…")
 
     def choose_import(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import a model folder")
@@ -135,40 +152,47 @@ class ModelsTab(QWidget):
             self.import_folder(folder)
 
     def import_folder(self, folder: str) -> None:
-        self._run_cli(["import", folder], f"Importing {folder}…")
+        self._start(self.bridge.import_model(folder), f"Importing {folder}…")
 
     def pull(self, hub_id: str) -> None:
         if not hub_id:
             self.message.setText("Type a Hub id first, e.g. openai/whisper-small.")
             return
-        self._run_cli(["pull", hub_id], f"Pulling {hub_id} from the Hugging Face Hub…")
+        self._start(self.bridge.pull_model(hub_id), f"Pulling {hub_id} from the Hugging Face Hub…")
 
-    def _run_cli(self, arguments: list[str], doing: str) -> None:
-        if self.process is not None:
+    def _start(self, seq: int | None, doing: str) -> None:
+        if self.task is not None:
             self.message.setText("Wait for the current import or pull to finish.")
             return
-        process = QProcess(self)
-        process.setProgram(sys.executable)
-        process.setArguments(["-m", "voxtune.app", "models", *arguments])
-        process.finished.connect(self._finished)
-        self.process = process
+        if seq is None:
+            return  # the engine is not running; the banner says so
+        self.task = seq
+        self.busy.setRange(0, 0)
         self.busy.show()
         self.message.setText(doing)
-        for button in (self.import_button, self.pull_button):
+        for button in (self.import_button, self.pull_button, self.remove_button):
             button.setEnabled(False)
-        process.start()
 
-    def _finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
-        process, self.process = self.process, None
-        assert process is not None
-        errors = bytes(process.readAllStandardError().data()).decode(errors="replace")
-        output = bytes(process.readAllStandardOutput().data()).decode(errors="replace")
+    def _task_over(self) -> None:
+        self.task = None
         self.busy.hide()
-        for button in (self.import_button, self.pull_button):
+        for button in (self.import_button, self.pull_button, self.remove_button):
             button.setEnabled(True)
-        if exit_code == 0:
-            self.message.setText(last_line(output) or "Done.")
-            self.refresh()
-        else:
-            self.message.setText(last_line(errors) or f"failed (exit code {exit_code})")
-        process.deleteLater()
+
+    def _on_progress(self, progress: p.ModelProgress) -> None:
+        if progress.reply_to != self.task:
+            return
+        if progress.total_bytes:
+            self.busy.setRange(0, 1000)
+            self.busy.setValue(min(1000, 1000 * progress.done_bytes // progress.total_bytes))
+        self.message.setText(f"{progress.name}: {progress.done_bytes / 1e6:.1f} MB so far…")
+
+    def _on_changed(self, models: tuple[p.ModelEntry, ...], name: str, action: str) -> None:
+        self._task_over()
+        self.message.setText(f"{name}: {action}.")
+        self.show_models(models)
+
+    def _on_event(self, event: p.Event) -> None:
+        if isinstance(event, p.EngineError) and self.task and event.reply_to == self.task:
+            self._task_over()
+            self.message.setText(event.message)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from voxtune.app.paths import settings_file
 from voxtune.engine.errors import VoxtuneError
+from voxtune.engine.home import settings_file
 from voxtune.engine.jobs.job import DEFAULT_MODEL, OUTPUT_FORMATS
 from voxtune.engine.subtitles import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voxtune.engine import protocol as p
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.models.aligners import load_aligner
-from voxtune.engine.process.config import EngineConfig
 from voxtune.engine.transcribe import Qwen3Transcriber, Transcriber, make_transcriber
 
 

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
+from voxtune.engine.home import models_dir
 from voxtune.engine.models.ct2_reader import read_ct2_model
 from voxtune.engine.models.ct2_source import CT2Source
 from voxtune.engine.models.info import ModelInfo

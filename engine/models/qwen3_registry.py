@@ -12,8 +12,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
+from voxtune.engine.home import models_dir
 from voxtune.engine.models.info import ModelInfo
 from voxtune.engine.models.manifest import (
     MANIFEST,

@@ -10,8 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
+from voxtune.engine.home import models_dir
 from voxtune.engine.models.builtin import BUILTIN_MODELS
 from voxtune.engine.models.ct2_source import CT2Source
 from voxtune.engine.models.info import ModelInfo

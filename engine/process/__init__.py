@@ -4,6 +4,6 @@
 importing this package costs nothing.
 """
 
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.config import EngineConfig
 
 __all__ = ["EngineConfig"]

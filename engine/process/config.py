@@ -1,17 +1,5 @@
-"""How an engine process is set up; torch-free, so the client can build one."""
+"""Re-export: ``EngineConfig`` lives in ``voxtune.engine.config`` (jobs read it too)."""
 
-from __future__ import annotations
+from voxtune.engine.config import EngineConfig
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    db_path: str  # the job store (the app passes voxtune.app.paths.jobs_db())
-    device: str = "cpu"  # "cpu" | "cuda"
-    dtype: str = "float32"
-    threads: int | None = None  # torch intra-op threads; None: torch's default
-    # Short files (one window, <= 30 s) decoded together; 1 decodes every file on its own.
-    batch_size: int = 8
-    heartbeat_s: float = 0.5
-    run_queue: bool = True  # False: answer commands but start no job (a UI that only lists)
+__all__ = ["EngineConfig"]

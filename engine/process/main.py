@@ -1,9 +1,11 @@
 """The engine process body: commands in, events out, a heartbeat, the job runner.
 
-Three threads: this one reads commands, a heartbeat thread says "alive" every
-``heartbeat_s`` (and ends the process if its parent died), and the runner's worker thread
-transcribes. Imports of torch and friends happen here, in the child, after the first
-heartbeat: the client sees a live engine while it warms up.
+This thread reads commands and answers each at once; a heartbeat thread says "alive" every
+``heartbeat_s`` (and ends the process if its parent died); the runner's worker thread
+transcribes; anything that may take long — loading a live model, importing or pulling a
+model, tuning — runs on a worker of its own (``workers``), so Stop, Cancel and Shutdown are
+answered while it runs. Imports of torch and friends happen here, in the child, after the
+first heartbeat: the client sees a live engine while it warms up.
 """
 
 from __future__ import annotations
@@ -15,19 +17,23 @@ import os
 import queue
 import signal
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING
 
 from voxtune.engine import protocol as p
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.process.config import EngineConfig
+from voxtune.engine.process.devices import DeviceWatcher
+from voxtune.engine.process.live_transcript import LiveTranscript
+from voxtune.engine.process.model_tasks import ModelTasks
+from voxtune.engine.process.workers import Worker, report_failure
 
 if TYPE_CHECKING:
     from voxtune.engine.jobs.runner import BatchRunner
     from voxtune.engine.process.live import LiveSession
+    from voxtune.engine.process.tuning import TuneSession
 
 STOP_TIMEOUT_S = 10.0  # a Shutdown waits this long for the running window to finish
 ORPHAN_GRACE_S = 3.0  # after the parent died: time to release the running job, then exit
@@ -52,6 +58,7 @@ class LogForwarder(logging.Handler):
     def __init__(self, emit: Callable[[p.Event], None]) -> None:
         super().__init__(level=logging.WARNING)
         self._emit = emit
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         self._emit(p.Log(level=record.levelname.lower(), message=self.format(record)))
@@ -79,6 +86,10 @@ def serve(commands: Queue, events: Queue, config: EngineConfig) -> None:
         os._exit(0)  # nobody reads the events queue: flushing it could block forever
     events.close()
     events.join_thread()
+    if engine.busy:
+        # A load or download is still running on a worker: the events are flushed, and
+        # waiting for it (or for interpreter shutdown beside it) would only delay the exit.
+        os._exit(0)
 
 
 class Engine:
@@ -87,8 +98,29 @@ class Engine:
         self.outbox = outbox
         self.runner: BatchRunner | None = None
         self.live: LiveSession | None = None
+        self.live_loading: p.StartLive | None = None  # a StartLive whose model is loading
+        self.live_words = LiveTranscript()
+        self.live_model = ""
+        self.tune: TuneSession | None = None
         self.done = threading.Event()
         self.orphaned = threading.Event()
+        self._lock = threading.Lock()
+        self.live_worker = Worker("voxtune-live-load", outbox.emit)
+        self.models = ModelTasks(outbox.emit)
+        self.devices = DeviceWatcher(outbox.emit, self._stream_open)
+
+    @property
+    def busy(self) -> bool:
+        """A worker still runs a long task (a load, an import, a pull)."""
+        return self.live_worker.busy or self.models.worker.busy
+
+    def _stream_open(self) -> bool:
+        return self.live_loading is not None or (self.live is not None and self.live.running)
+
+    def emit_live(self, event: p.Event) -> None:
+        """The live session's events: kept for SaveLive, then sent."""
+        self.live_words.observe(event)
+        self.outbox.emit(event)
 
     def start(self) -> None:
         if self.config.threads:
@@ -108,8 +140,13 @@ class Engine:
 
     def stop(self) -> None:
         self.done.set()
+        self.devices.stop()
+        with self._lock:
+            self.live_loading = None  # a session still loading is dropped when it is ready
         if self.live is not None:
             self.live.stop(STOP_TIMEOUT_S)
+        if self.tune is not None:
+            self.tune.stop(STOP_TIMEOUT_S)
         if self.runner is not None:
             self.runner.stop(ORPHAN_GRACE_S if self.orphaned.is_set() else STOP_TIMEOUT_S)
             self.runner.store.close()
@@ -136,16 +173,8 @@ class Engine:
                 return
             try:
                 self.handle(command)
-            except VoxtuneError as exc:
-                self.outbox.emit(p.EngineError(message=str(exc), reply_to=command.seq))
             except Exception as exc:
-                self.outbox.emit(p.Log(level="error", message=traceback.format_exc()))
-                self.outbox.emit(
-                    p.EngineError(
-                        message=f"{command.kind}: internal error ({type(exc).__name__}: {exc})",
-                        reply_to=command.seq,
-                    )
-                )
+                report_failure(self.outbox.emit, command, exc)
 
     def handle(self, command: p.Command) -> None:
         if not isinstance(command, p.Command):
@@ -173,16 +202,79 @@ class Engine:
                 job = runner.rerun(job_id, options, model)
                 self.outbox.emit(p.JobQueued(job=job, reply_to=command.seq))
             case p.StartLive():
-                if self.live is not None and self.live.running:
-                    raise VoxtuneError("start_live: a live session is already running")
-                from voxtune.engine.process.live import LiveSession
-
-                self.live = LiveSession(command, self.outbox.emit, self.config.device)
-                self.live.start()
+                self.start_live(command)
             case p.StopLive():
-                if self.live is None or not self.live.running:
-                    raise VoxtuneError("stop_live: no live session is running")
-                self.live.stop()
-                self.live = None
+                self.stop_live()
+            case p.ListJobs():
+                jobs = tuple(runner.store.jobs())
+                self.outbox.emit(p.JobsListed(jobs=jobs, reply_to=command.seq))
+            case p.ListModels():
+                self.models.list(command)
+            case p.ImportModel():
+                self.models.import_folder(command)
+            case p.PullModel():
+                self.models.pull(command)
+            case p.RemoveModel():
+                self.models.remove(command)
+            case p.ListDevices():
+                self.devices.answer(command)
+            case p.SaveLive():
+                self.outbox.emit(self.live_words.save(command, self.live_model))
+            case p.ClearLive():
+                self.live_words.clear()
+            case p.StartTune():
+                if self.tune is not None and self.tune.running:
+                    raise VoxtuneError("start_tune: a tune is already running")
+                from voxtune.engine.process.tuning import TuneSession
+
+                self.tune = TuneSession(command, self.outbox.emit)
+                self.tune.start()
+            case p.StopTune():
+                if self.tune is None or not self.tune.running:
+                    raise VoxtuneError("stop_tune: no tune is running")
+                self.tune.stop(timeout=0)  # it says TuneResult(stopped=True) at its next step
             case _:
                 raise VoxtuneError(f"{command.kind}: unknown command")
+
+    # -- live ---------------------------------------------------------------------------
+
+    def start_live(self, command: p.StartLive) -> None:
+        """Load the model on the live worker (maybe a download), then start the stream."""
+        with self._lock:
+            if self.live_loading is not None or (self.live is not None and self.live.running):
+                raise VoxtuneError("start_live: a live session is already running")
+            self.live_loading = command
+        self.live_words.clear()
+        self.live_model = command.model
+
+        def task() -> None:
+            from voxtune.engine.process.live import LiveSession
+
+            try:
+                session = LiveSession(command, self.emit_live, self.config.device)
+            except BaseException:
+                with self._lock:
+                    wanted = self.live_loading is command
+                    self.live_loading = None
+                if wanted:
+                    raise
+                return  # stopped while loading: LiveStopped was sent then
+            with self._lock:
+                if self.live_loading is not command:
+                    return  # StopLive or Shutdown came while the model loaded
+                self.live_loading = None
+                self.live = session
+            session.start()
+
+        self.live_worker.submit(command, task)
+
+    def stop_live(self) -> None:
+        with self._lock:
+            if self.live_loading is not None:
+                self.live_loading = None  # the worker drops the session once it is built
+                self.outbox.emit(p.LiveStopped())
+                return
+            live, self.live = self.live, None
+        if live is None or not live.running:
+            raise VoxtuneError("stop_live: no live session is running")
+        live.stop()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError, VoxtuneError
+from voxtune.engine.home import models_dir
 from voxtune.engine.models import LoadedModel, load_model
 from voxtune.engine.models.manifest import (
     ADAPTER_CONFIG,

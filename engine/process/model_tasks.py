@@ -1,0 +1,155 @@
+"""Model commands in the engine: list, import, pull (with byte progress) and remove.
+
+Imports and pulls run on a ``Worker``; a watcher thread measures the bytes they have written
+so far (the staging folder under the models folder, or the Hugging Face cache) and sends
+``ModelProgress`` twice a second. When one ends, ``ModelsChanged`` carries the new listing, so
+the Models tab updates the moment the files are in place.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from voxtune.engine import protocol as p
+from voxtune.engine.errors import ModelError
+from voxtune.engine.home import models_dir
+from voxtune.engine.process.workers import Emit, Worker
+
+PROGRESS_S = 0.5
+REMOVABLE_SOURCES = ("imported", "adapter")  # folders Voxtune made; never the built-ins or Hub
+
+
+def model_entries() -> tuple[p.ModelEntry, ...]:
+    from voxtune.engine.models import list_models
+
+    root = models_dir().resolve()
+    entries = []
+    for info in list_models():
+        location = Path(info.location)
+        own = location.resolve().parent == root
+        entries.append(
+            p.ModelEntry(
+                name=info.name,
+                family=info.family,
+                languages=tuple(info.languages),
+                size_bytes=info.size_bytes,
+                location=str(location),
+                source=info.source,
+                removable=own and info.source in REMOVABLE_SOURCES,
+            )
+        )
+    return tuple(entries)
+
+
+def tree_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:  # a staging file renamed or removed while we walk
+            continue
+    return total
+
+
+class ModelTasks:
+    def __init__(self, emit: Emit) -> None:
+        self._emit = emit
+        self.worker = Worker("voxtune-models", emit)
+
+    def list(self, command: p.ListModels) -> None:
+        self._emit(p.ModelsListed(models=model_entries(), reply_to=command.seq))
+
+    def import_folder(self, command: p.ImportModel) -> None:
+        def task() -> None:
+            from voxtune.engine.models.registry import import_folder
+
+            source = Path(command.path).expanduser()
+            name = command.name or source.resolve().name
+            total = tree_bytes(source) if source.is_dir() else None
+            with self._progress("import", name, models_dir(), total, command.seq):
+                info = import_folder(source, name=command.name)
+            self._changed(info.name, "imported", command.seq)
+
+        self.worker.submit(command, task)
+
+    def pull(self, command: p.PullModel) -> None:
+        def task() -> None:
+            from huggingface_hub.constants import HF_HUB_CACHE
+
+            from voxtune.engine.models import pull_model
+
+            # The repository's own folder in the cache: its blobs grow as they download.
+            folder = Path(HF_HUB_CACHE) / ("models--" + command.repo_id.replace("/", "--"))
+            with self._progress("pull", command.repo_id, folder, None, command.seq):
+                info = pull_model(command.repo_id)
+            self._changed(info.name, "pulled", command.seq)
+
+        self.worker.submit(command, task)
+
+    def remove(self, command: p.RemoveModel) -> None:
+        def task() -> None:
+            entry = next((m for m in model_entries() if m.name == command.name), None)
+            if entry is None:
+                raise ModelError(f"remove_model: no model named {command.name!r}")
+            if not entry.removable:
+                raise ModelError(
+                    f"remove_model: {command.name} is {entry.source}, not a folder Voxtune "
+                    "imported (only imported and registered models can be removed)"
+                )
+            shutil.rmtree(entry.location)
+            self._changed(command.name, "removed", command.seq)
+
+        self.worker.submit(command, task)
+
+    def _changed(self, name: str, action: str, reply_to: int) -> None:
+        self._emit(
+            p.ModelsChanged(models=model_entries(), changed=name, action=action, reply_to=reply_to)
+        )
+
+    def _progress(
+        self, task: str, name: str, folder: Path, total: int | None, reply_to: int
+    ) -> _ProgressWatch:
+        def send(done: int) -> None:
+            self._emit(
+                p.ModelProgress(
+                    task=task, name=name, done_bytes=done, total_bytes=total, reply_to=reply_to
+                )
+            )
+
+        return _ProgressWatch(folder, send)
+
+
+class _ProgressWatch:
+    """Sends the bytes a folder grew by while the ``with`` block runs, on its own thread."""
+
+    def __init__(self, folder: Path, send: Callable[[int], None]) -> None:
+        self._folder = folder
+        self._send = send
+        self._done = threading.Event()
+        self._start = tree_bytes(folder) if folder.is_dir() else 0
+        self._thread = threading.Thread(target=self._watch, name="voxtune-progress", daemon=True)
+
+    def _grown(self) -> int:
+        return max(0, (tree_bytes(self._folder) if self._folder.is_dir() else 0) - self._start)
+
+    def _watch(self) -> None:
+        last = -1
+        while not self._done.wait(PROGRESS_S):
+            if (grown := self._grown()) != last:
+                self._send(grown)
+                last = grown
+
+    def __enter__(self) -> _ProgressWatch:
+        self._send(0)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+        if exc_info[0] is None:
+            self._send(self._grown())
