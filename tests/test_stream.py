@@ -277,29 +277,6 @@ def test_without_agreement_the_buffer_is_still_bounded_by_committing_what_it_has
     assert word_error_rate([utterance.reference], [texts(transcriber.committed)]) < 0.5
 
 
-def test_the_encoder_runs_with_whichever_thread_count_has_been_faster() -> None:
-    import time
-
-    import torch
-
-    from voxtune.engine.stream.threads import FastestThreadCount
-
-    chooser = FastestThreadCount(candidates=(1, 2), explore_every=5)
-    used = []
-
-    def task() -> None:  # as on a busy machine: the second thread only costs
-        used.append(torch.get_num_threads())
-        time.sleep(0.02 if used[-1] == 1 else 0.06)
-
-    before = torch.get_num_threads()
-    for _ in range(20):
-        chooser.run(task)
-    assert torch.get_num_threads() == before  # restored after every run
-    assert used[:2] == [1, 2]  # each tried once
-    assert used[2:].count(1) >= 15  # then the faster, with an occasional look at the other
-    assert 2 in used[2:]
-
-
 def test_the_next_utterance_is_heard_with_the_end_of_the_one_before(loaded, ivr_set) -> None:  # type: ignore[no-untyped-def]
     first = next(u for u in ivr_set if u.path.name == "ivr-conf-extended.ogg")
     second = next(u for u in ivr_set if u.path.name == "ivr-info-about-last-call.ogg")

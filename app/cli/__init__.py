@@ -24,6 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gui",
     "finetune",
 )
+# Commands that run models in this process: they set torch's thread count once, at start,
+# before any model loads (``batch`` runs its models in an engine process, which does the same).
+MODEL_COMMANDS = frozenset({"transcribe", "live", "eval", "finetune"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help()
             return 0
+    if args.command in MODEL_COMMANDS:
+        from voxtune.engine.torch_threads import set_torch_threads
+
+        set_torch_threads(getattr(args, "threads", None))
     try:
         return int(args.func(args) or 0)
     except VoxtuneError as exc:

@@ -43,7 +43,7 @@ def _stamp(seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from voxtune.engine.audio import probe
+    from voxtune.engine.audio import AudioFile
     from voxtune.engine.subtitles import checked_formats, write_outputs
     from voxtune.engine.transcribe import transcribe_file
 
@@ -54,19 +54,20 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            duration = probe(path).duration
-            with tqdm(
-                total=round(duration, 1), unit="s", desc=path.name, file=sys.stderr,
-                disable=None, leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s",
-            ) as bar:  # fmt: skip
+            with AudioFile(path) as media:  # opened once: its length, then its audio
+                duration = media.duration
+                with tqdm(
+                    total=round(duration, 1), unit="s", desc=path.name, file=sys.stderr,
+                    disable=None, leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s",
+                ) as bar:  # fmt: skip
 
-                def on_segment(segment, total, bar=bar):  # type: ignore[no-untyped-def]
-                    bar.update(round(min(segment.end, total) - bar.n, 1))
-                    if not args.quiet:
-                        bar.write(f"[{_stamp(segment.start)} --> {_stamp(segment.end)}] "
-                                  f"{segment.text.strip()}", file=sys.stdout)  # fmt: skip
+                    def on_segment(segment, total, bar=bar):  # type: ignore[no-untyped-def]
+                        bar.update(round(min(segment.end, total) - bar.n, 1))
+                        if not args.quiet:
+                            bar.write(f"[{_stamp(segment.start)} --> {_stamp(segment.end)}] "
+                                      f"{segment.text.strip()}", file=sys.stdout)  # fmt: skip
 
-                transcript = transcribe_file(path, transcriber, options, on_segment)
+                    transcript = transcribe_file(media, transcriber, options, on_segment)
             written = write_outputs(transcript, args.output_dir, path.stem, args.format, rules)
             for output in written:
                 print(f"voxtune: wrote {output}", file=sys.stderr)

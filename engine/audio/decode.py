@@ -69,29 +69,9 @@ def decode_audio(
     Returns a 1-D float32 array at ``sampling_rate``, mono, in [-1, 1] for PCM sources.
     Raises AudioError ("PATH: problem") for a file that cannot give audio.
     """
-    _check_span(sampling_rate, start, end)
-    first = round(start * sampling_rate)
-    wanted = None if end is None else round(end * sampling_rate) - first
+    check_span(sampling_rate, start, end)
     with open_audio_stream(path) as (container, stream):
-        samples = np.empty(
-            _initial_capacity(container, stream, sampling_rate, start, wanted), dtype=np.float32
-        )
-        filled = 0
-        blocks = _mono_blocks(path, container, stream, sampling_rate, start)
-        for block in blocks:
-            if wanted is not None:
-                block = block[: wanted - filled]
-            if filled + len(block) > len(samples):
-                grown = max(filled + len(block), math.ceil(len(samples) * GROWTH))
-                # In place: for large arrays realloc remaps pages instead of copying them.
-                samples.resize(grown, refcheck=False)
-            samples[filled : filled + len(block)] = block
-            filled += len(block)
-            if filled == wanted:
-                break
-        blocks.close()  # before its container
-    samples.resize(filled, refcheck=False)
-    return samples
+        return decode_open(path, container, stream, sampling_rate, start, end)
 
 
 def iter_audio(
@@ -107,29 +87,79 @@ def iter_audio(
     array the caller may keep. The file stays open until the iterator is exhausted or closed;
     errors, AudioError or ValueError, surface at the first ``next()``.
     """
-    _check_span(sampling_rate, start, None)
+    check_span(sampling_rate, start, None)
+    check_chunk(chunk_seconds)
+    with open_audio_stream(path) as (container, stream):
+        yield from iter_open(path, container, stream, sampling_rate, chunk_seconds, start)
+
+
+def decode_open(
+    path: str | os.PathLike[str],
+    container: InputContainer,
+    stream: AudioStream,
+    sampling_rate: int,
+    start: float,
+    end: float | None,
+    rewind: bool = False,
+) -> np.ndarray:
+    """``decode_audio`` on a stream already open; ``rewind``: it was read before."""
+    first = round(start * sampling_rate)
+    wanted = None if end is None else round(end * sampling_rate) - first
+    samples = np.empty(
+        _initial_capacity(container, stream, sampling_rate, start, wanted), dtype=np.float32
+    )
+    filled = 0
+    blocks = _mono_blocks(path, container, stream, sampling_rate, start, rewind)
+    for block in blocks:
+        if wanted is not None:
+            block = block[: wanted - filled]
+        if filled + len(block) > len(samples):
+            grown = max(filled + len(block), math.ceil(len(samples) * GROWTH))
+            # In place: for large arrays realloc remaps pages instead of copying them.
+            samples.resize(grown, refcheck=False)
+        samples[filled : filled + len(block)] = block
+        filled += len(block)
+        if filled == wanted:
+            break
+    blocks.close()  # before its container
+    samples.resize(filled, refcheck=False)
+    return samples
+
+
+def iter_open(
+    path: str | os.PathLike[str],
+    container: InputContainer,
+    stream: AudioStream,
+    sampling_rate: int,
+    chunk_seconds: float,
+    start: float,
+    rewind: bool = False,
+) -> Iterator[np.ndarray]:
+    """``iter_audio`` on a stream already open; ``rewind``: it was read before."""
+    size = max(1, round(chunk_seconds * sampling_rate))
+    chunk = np.empty(size, dtype=np.float32)
+    filled = 0
+    for block in _mono_blocks(path, container, stream, sampling_rate, start, rewind):
+        while len(block):
+            taken = min(size - filled, len(block))
+            chunk[filled : filled + taken] = block[:taken]
+            filled += taken
+            block = block[taken:]
+            if filled == size:
+                yield chunk
+                chunk = np.empty(size, dtype=np.float32)
+                filled = 0
+    if filled:
+        chunk.resize(filled, refcheck=False)
+        yield chunk
+
+
+def check_chunk(chunk_seconds: float) -> None:
     if chunk_seconds <= 0:
         raise ValueError(f"chunk_seconds must be positive, not {chunk_seconds}")
-    size = max(1, round(chunk_seconds * sampling_rate))
-    with open_audio_stream(path) as (container, stream):
-        chunk = np.empty(size, dtype=np.float32)
-        filled = 0
-        for block in _mono_blocks(path, container, stream, sampling_rate, start):
-            while len(block):
-                taken = min(size - filled, len(block))
-                chunk[filled : filled + taken] = block[:taken]
-                filled += taken
-                block = block[taken:]
-                if filled == size:
-                    yield chunk
-                    chunk = np.empty(size, dtype=np.float32)
-                    filled = 0
-        if filled:
-            chunk.resize(filled, refcheck=False)
-            yield chunk
 
 
-def _check_span(sampling_rate: int, start: float, end: float | None) -> None:
+def check_span(sampling_rate: int, start: float, end: float | None) -> None:
     if sampling_rate <= 0:
         raise ValueError(f"sampling_rate must be positive, not {sampling_rate}")
     if start < 0:
@@ -158,10 +188,14 @@ def _mono_blocks(
     stream: AudioStream,
     sampling_rate: int,
     start: float,
+    rewind: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Mono float32 blocks at ``sampling_rate`` whose first sample is ``start`` seconds in."""
+    """Mono float32 blocks at ``sampling_rate`` whose first sample is ``start`` seconds in.
+
+    ``rewind``: the stream was read before, so even ``start`` 0 seeks (to its beginning).
+    """
     origin = stream_origin(stream)
-    if start > 0:
+    if start > 0 or rewind:
         _seek(path, container, stream, origin + max(start - PREROLL_SECONDS, 0.0))
     frames = _decoded_frames(path, container, stream)
     first = next(frames, None)

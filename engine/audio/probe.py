@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+
 from voxtune.engine.audio.media_file import open_audio_stream, stream_duration
 
 
@@ -30,12 +33,19 @@ class AudioProbe:
 def probe(path: str | os.PathLike[str]) -> AudioProbe:
     """Describe the audio in ``path``; AudioError if it has none that can be decoded."""
     with open_audio_stream(path) as (container, stream):
-        context = stream.codec_context
-        return AudioProbe(
-            path=Path(path),
-            duration=stream_duration(container, stream) or 0.0,
-            sample_rate=context.sample_rate,
-            channels=context.channels,
-            codec=context.name,
-            container=container.format.name,
-        )
+        return describe(path, container, stream)
+
+
+def describe(
+    path: str | os.PathLike[str], container: InputContainer, stream: AudioStream
+) -> AudioProbe:
+    """The probe of a stream already open (its headers; nothing is decoded)."""
+    context = stream.codec_context
+    return AudioProbe(
+        path=Path(path),
+        duration=stream_duration(container, stream) or 0.0,
+        sample_rate=context.sample_rate,
+        channels=context.channels,
+        codec=context.name,
+        container=container.format.name,
+    )

@@ -15,14 +15,14 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from voxtune.engine import protocol as p
-from voxtune.engine.audio import decode_audio, probe
+from voxtune.engine.audio import AudioFile
 from voxtune.engine.config import EngineConfig
 from voxtune.engine.errors import AudioError, VoxtuneError
 from voxtune.engine.jobs.batching import SHORT_SECONDS, length_buckets
@@ -58,6 +58,9 @@ class BatchRunner:
         self._active: set[int] = set()  # claimed by this runner and not finished
         self._model_requests: list[tuple[str, int]] = []
         self._last_submit = 0.0
+        # Files probed for the queue's length buckets, kept open until their job decodes them
+        # (one open per file); only the worker thread touches it.
+        self._opened: dict[int, AudioFile] = {}
         self._thread = threading.Thread(target=self._run, name="voxtune-jobs", daemon=True)
 
     # -- called from the command thread -------------------------------------------------
@@ -71,6 +74,8 @@ class BatchRunner:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._close_opened(keep=())
         with self._lock:
             for job_id in self._active:
                 self.store.release(job_id)
@@ -157,6 +162,7 @@ class BatchRunner:
             time.sleep(SETTLE_S - quiet)
         lookahead = max(1, self.config.batch_size) * LOOKAHEAD_BATCHES
         queued = self.store.queued(limit=lookahead)
+        self._close_opened(keep={j.id for j in queued})  # cancelled, removed or run elsewhere
         if not queued:
             return False
         unprobed = [j for j in queued if j.duration is None]
@@ -182,11 +188,23 @@ class BatchRunner:
 
     def _probe(self, job: Job) -> None:
         try:
-            duration = probe(job.spec.input_path).duration
+            media = AudioFile(job.spec.input_path)
+            duration = media.duration
         except VoxtuneError as exc:
             self._fail(job.id, str(exc), retryable=not isinstance(exc, AudioError))
             return
+        self._opened[job.id] = media
         self.store.set_duration(job.id, duration)  # 0.0: the headers do not say
+
+    def _decode(self, job: Job, start: float = 0.0) -> np.ndarray:
+        """The job's audio from ``start``: from the handle its probe opened, if it has one."""
+        media = self._opened.pop(job.id, None)
+        with media if media is not None else AudioFile(job.spec.input_path) as opened:
+            return opened.decode(start=start)
+
+    def _close_opened(self, keep: Collection[int]) -> None:
+        for job_id in [i for i in self._opened if i not in keep]:
+            self._opened.pop(job_id).close()
 
     def _claim(self, job: Job) -> Job | None:
         with self._lock:
@@ -233,7 +251,7 @@ class BatchRunner:
         saved = self.store.checkpoint(job.id)
         if saved is None:
             self.store.restart_from_zero(job.id)
-            audio = decode_audio(spec.input_path)
+            audio = self._decode(job)
             duration = len(audio) / SAMPLE_RATE
             self.store.set_duration(job.id, duration)
             checkpoint = transcriber.begin(audio, spec.options)
@@ -246,7 +264,7 @@ class BatchRunner:
             audio = (
                 np.zeros(0, np.float32)
                 if checkpoint.finished
-                else decode_audio(spec.input_path, start=audio_start)
+                else self._decode(job, start=audio_start)
             )
         resumed_at = checkpoint.seek if saved is not None else 0.0
         self.emit(p.JobStarted(job_id=job.id, resume_from=resumed_at, duration=duration))
@@ -296,7 +314,7 @@ class BatchRunner:
         for job in claimed:
             self.emit(p.JobStarted(job_id=job.id, resume_from=0.0, duration=job.duration))
             try:
-                audio = decode_audio(job.spec.input_path)
+                audio = self._decode(job)
             except VoxtuneError as exc:
                 self._fail(job.id, str(exc), retryable=not isinstance(exc, AudioError))
                 continue

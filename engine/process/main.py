@@ -123,10 +123,9 @@ class Engine:
         self.outbox.emit(event)
 
     def start(self) -> None:
-        if self.config.threads:
-            import torch
+        from voxtune.engine.torch_threads import set_torch_threads
 
-            torch.set_num_threads(self.config.threads)
+        set_torch_threads(self.config.threads)  # once, before any thread runs a model
         from voxtune.engine.jobs.runner import BatchRunner
         from voxtune.engine.jobs.store import JobStore
 

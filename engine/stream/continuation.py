@@ -31,7 +31,6 @@ import numpy as np
 import torch
 
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
 from voxtune.engine.transcribe import WindowDecoder
 from voxtune.engine.transcribe.alignment import (
     WordSpan,
@@ -66,18 +65,12 @@ class Hypothesis:
 
 
 class ContinuationDecoder:
-    """``token_threads``: intra-op threads for the token-sized passes. Their matrices are
-    small; a second thread buys little there and, on a busy CPU, costs several times over
-    in synchronisation (measured: a step 2 s with one thread, 7-19 s with two). The
-    encoder's large matrices do gain from more threads when the CPU is free: it runs with
-    whichever count has been fastest lately."""
+    """Decodes a live buffer onward from its prefix. It runs with the process's torch
+    thread count (``voxtune.engine.torch_threads``): a session never changes it, since the
+    count is process-wide and jobs may be decoding beside it."""
 
-    def __init__(
-        self, loaded: LoadedModel, options: TranscriptionOptions, token_threads: int | None = 1
-    ) -> None:
+    def __init__(self, loaded: LoadedModel, options: TranscriptionOptions) -> None:
         self.options = options
-        self.token_threads = token_threads
-        self.encoder_threads = FastestThreadCount()
         self.window = WindowDecoder(loaded)
         self.model = loaded.model
         self.special = self.window.special
@@ -95,7 +88,7 @@ class ContinuationDecoder:
         draft: Sequence[int] = (),
     ) -> Hypothesis:
         began = time.perf_counter()
-        states = self.encoder_threads.run(lambda: self.window.encode([audio]))
+        states = self.window.encode([audio])
         if self.special.multilingual and self.language is None:
             self.language = self.window.detect_language(states)[0][0]
         start = self.special.sot_sequence(self.language, self.options.task)
@@ -112,9 +105,8 @@ class ContinuationDecoder:
         positions = self.model.config.max_target_positions
         draft = list(draft)[: max(0, positions - len(context) - 1)]
         allowance = max(0, min(allowance, positions - len(context) - 1))
-        with torch_threads(self.token_threads):
-            new, accepted = self._continue(states, context, written, draft, limit=allowance)
-            words, word_tokens, no_speech = self._words(states, start, prefix, new, audio, offset)
+        new, accepted = self._continue(states, context, written, draft, limit=allowance)
+        words, word_tokens, no_speech = self._words(states, start, prefix, new, audio, offset)
         generated = len(new) - accepted
         if self._is_silence(no_speech, words):
             words, word_tokens = (), ()

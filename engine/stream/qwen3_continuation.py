@@ -35,7 +35,6 @@ import numpy as np
 
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.stream.continuation import Hypothesis
-from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
 from voxtune.engine.transcribe.qwen3_aligner import ForcedAligner
 from voxtune.engine.transcribe.qwen3_transcriber import check_request, language_names
 from voxtune.engine.transcribe.qwen3_words import ASR_TEXT, ScoredWord, is_cjk
@@ -108,8 +107,8 @@ class Qwen3ContinuationDecoder:
     """``decode`` as ``ContinuationDecoder.decode``, for a Qwen3-ASR model.
 
     ``aligner``: a loaded Qwen3-ForcedAligner for word times (estimated without one).
-    ``token_threads``: intra-op threads for the token-sized passes (see ``continuation.py``);
-    the pass that reads the audio runs with whichever thread count has been fastest lately.
+    It runs with the process's torch thread count, which a session never changes (see
+    ``voxtune.engine.torch_threads``).
     """
 
     def __init__(
@@ -117,7 +116,6 @@ class Qwen3ContinuationDecoder:
         loaded: LoadedModel,
         options: TranscriptionOptions,
         aligner: LoadedModel | None = None,
-        token_threads: int | None = 1,
     ) -> None:
         import torch
 
@@ -130,8 +128,6 @@ class Qwen3ContinuationDecoder:
         self.processor = loaded.processor
         self.tokenizer = self.processor.tokenizer
         self.aligner = ForcedAligner(aligner) if aligner is not None else None
-        self.token_threads = token_threads
-        self.encoder_threads = FastestThreadCount()
         self.language_name = self.names[options.language] if options.language else None
         self.marker = self.tokenizer.convert_tokens_to_ids(ASR_TEXT)
         stops = self.model.generation_config.eos_token_id or self.model.config.eos_token_id
@@ -167,7 +163,7 @@ class Qwen3ContinuationDecoder:
         began = time.perf_counter()
         prefix = list(prefix)
         allowance = int(len(audio) / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + MIN_TOKEN_ALLOWANCE
-        with torch.inference_mode(), torch_threads(self.token_threads):
+        with torch.inference_mode():
             start = self._start(audio, self._context(prompt))
             if not start.speech:
                 self._recent = []
@@ -218,10 +214,8 @@ class Qwen3ContinuationDecoder:
         }
         if self.language_name is not None:  # the header is in the prompt already
             return _Start(prompt, None, features)
-        out = self.encoder_threads.run(
-            lambda: self.model(
-                input_ids=inputs["input_ids"], **features, use_cache=True, logits_to_keep=1
-            )
+        out = self.model(
+            input_ids=inputs["input_ids"], **features, use_cache=True, logits_to_keep=1
         )
         cache, header = out.cache, []
         # The header is the model's own choice, unmasked: <asr_text> ends it.
@@ -263,17 +257,13 @@ class Qwen3ContinuationDecoder:
 
         ids = torch.tensor([[*context, *draft]], device=self.loaded.device)
 
-        def one_pass():  # type: ignore[no-untyped-def]
-            return self.model(
-                input_ids=ids,
-                **start.features,
-                cache=start.cache,
-                use_cache=True,
-                logits_to_keep=len(draft) + 1,  # from the context's last token on
-            )
-
-        # The pass that reads the audio is large; the others are a token wide.
-        out = self.encoder_threads.run(one_pass) if start.features else one_pass()
+        out = self.model(
+            input_ids=ids,
+            **start.features,
+            cache=start.cache,
+            use_cache=True,
+            logits_to_keep=len(draft) + 1,  # from the context's last token on
+        )
         rows = self._logprobs(out.logits[0])
         cache = out.cache
         tokens: list[int] = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxtune.engine.stream.threads import torch_threads
 from voxtune.engine.transcribe.vad import load_vad_model
 
 SAMPLE_RATE = 16000
@@ -38,7 +37,7 @@ class SpeechDetector:
             frames = torch.from_numpy(
                 np.ascontiguousarray(samples[: count * FRAME], dtype=np.float32)
             ).reshape(count, FRAME)
-            with torch.inference_mode(), torch_threads(1):
+            with torch.inference_mode():
                 for i in range(count):
                     probabilities[i] = float(self._model(frames[i], SAMPLE_RATE))
         self.frames_seen += count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from voxtune.engine.audio import decode_audio
+from voxtune.engine.audio import AudioFile
 from voxtune.engine.transcribe.transcriber import Transcriber
 from voxtune.engine.types import Segment, Transcript, TranscriptionOptions
 
@@ -13,12 +13,17 @@ ProgressCallback = Callable[[Segment, float], None]  # (segment just decoded, au
 
 
 def transcribe_file(
-    path: str | Path,
+    path: str | Path | AudioFile,
     transcriber: Transcriber,
     options: TranscriptionOptions,
     on_segment: ProgressCallback | None = None,
 ) -> Transcript:
-    audio = decode_audio(path)
+    """``path``: a file, or one already open (asked for its length first: not opened again)."""
+    if isinstance(path, AudioFile):
+        audio = path.decode()
+    else:
+        with AudioFile(path) as media:
+            audio = media.decode()
     segments, info = transcriber.transcribe(audio, options)
     collected = []
     for segment in segments:

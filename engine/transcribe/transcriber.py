@@ -8,16 +8,16 @@ and cancels by no longer iterating.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.transcribe.window import (
     MAX_PROMPT_TOKENS,
     SAMPLE_RATE,
-    WINDOW_SAMPLES,
     WINDOW_SECONDS,
     WindowDecoder,
     WindowRequest,
@@ -27,6 +27,15 @@ from voxtune.engine.types import Checkpoint, Segment, TranscriptionInfo, Transcr
 MIN_WINDOW_SECONDS = 0.1  # less audio than this left in a region is not worth a window
 # Conditioning on text decoded at a high temperature propagates its mistakes (openai-whisper).
 PROMPT_RESET_TEMPERATURE = 0.5
+
+
+@dataclass(frozen=True)
+class EncodedWindow:
+    """The first window's encoder output, kept from language detection for its decoding."""
+
+    seek: float  # absolute time of ``audio[0]``
+    audio: np.ndarray
+    states: torch.Tensor
 
 
 class Transcriber:
@@ -39,6 +48,8 @@ class Transcriber:
         self.batch_size = batch_size
 
     _language_probability: float = 1.0  # of the last ``begin``; reported in TranscriptionInfo
+    # Set by ``begin`` when it detected the language; ``windows`` takes it for its first window.
+    _first_window: EncodedWindow | None = None
 
     @property
     def model_name(self) -> str:
@@ -53,16 +64,21 @@ class Transcriber:
         return speech_regions(audio, self.vad)
 
     def _language(
-        self, audio: np.ndarray, regions: list[tuple[float, float]], options: TranscriptionOptions
+        self, window: np.ndarray, seek: float, options: TranscriptionOptions
     ) -> tuple[str | None, float]:
+        """The language of the first window to decode (``window``, at ``seek``).
+
+        Detection runs the encoder on exactly that window, and its output is kept for the
+        window's decoding: a multilingual model encodes the first window once, not twice.
+        """
         if not self.decoder.special.multilingual:
             return "en", 1.0
         if options.language:
             return options.language, 1.0
-        if not regions:
+        if not len(window):
             return None, 0.0
-        start = sample_index(regions[0][0])
-        states = self.decoder.encode([audio[start : start + WINDOW_SAMPLES]])
+        states = self.decoder.encode([window])
+        self._first_window = EncodedWindow(seek, window, states)
         return self.decoder.detect_language(states)[0]
 
     def _prompt(self, options: TranscriptionOptions) -> list[int]:
@@ -93,11 +109,16 @@ class Transcriber:
     ) -> Checkpoint:
         """The checkpoint before the first window: speech regions, language, prompt."""
         regions = self._regions(audio, options)
-        language, self._language_probability = self._language(audio, regions, options)
         shifted = tuple((offset + a, offset + b) for a, b in regions)
         start = shifted[0][0] if shifted else offset
         prompt = tuple(self._prompt(options))
-        return _normalised(Checkpoint(shifted, 0, start, prompt, language))
+        checkpoint = _normalised(Checkpoint(shifted, 0, start, prompt, None))
+        self._first_window = None
+        first = np.zeros(0, np.float32)
+        if not checkpoint.finished:
+            first = _window_audio(audio, checkpoint, sample_index(offset))
+        language, self._language_probability = self._language(first, checkpoint.seek, options)
+        return replace(checkpoint, language=language)
 
     def windows(
         self,
@@ -115,16 +136,18 @@ class Transcriber:
         """
         first = sample_index(offset)
         options = replace(options, language=checkpoint.language)
+        encoded, self._first_window = self._first_window, None
         while not checkpoint.finished:
-            region_end = checkpoint.regions[checkpoint.region][1]
             seek = checkpoint.seek
-            end = min(region_end, seek + WINDOW_SECONDS)
             request = WindowRequest(
-                audio[sample_index(seek) - first : sample_index(end) - first],
+                _window_audio(audio, checkpoint, first),
                 seek,
                 options.language,
                 list(checkpoint.prompt) if options.condition_on_previous_text else [],
             )
+            if encoded is not None and _same_window(encoded, request):
+                request.encoded = encoded.states
+            encoded = None
             [result] = self.decoder.decode([request], options)
             if result.temperature > PROMPT_RESET_TEMPERATURE:
                 prompt: tuple[int, ...] = ()
@@ -175,6 +198,21 @@ def sample_index(seconds: float) -> int:
     """The sample at ``seconds``: one rounding for every slice, so resumed slices match —
     the same as ``decode_audio(start=…)`` (``int`` would put 1001/16000 s at sample 1000)."""
     return round(seconds * SAMPLE_RATE)
+
+
+def _window_audio(audio: np.ndarray, checkpoint: Checkpoint, first: int) -> np.ndarray:
+    """The window the loop decodes next; ``first``: the sample index of ``audio[0]``."""
+    seek = checkpoint.seek
+    end = min(checkpoint.regions[checkpoint.region][1], seek + WINDOW_SECONDS)
+    return audio[sample_index(seek) - first : sample_index(end) - first]
+
+
+def _same_window(encoded: EncodedWindow, request: WindowRequest) -> bool:
+    return (
+        encoded.seek == request.offset
+        and encoded.audio.shape == request.audio.shape
+        and np.array_equal(encoded.audio, request.audio)
+    )
 
 
 def _normalised(checkpoint: Checkpoint) -> Checkpoint:

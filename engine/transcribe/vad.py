@@ -37,7 +37,8 @@ def load_vad_model():  # type: ignore[no-untyped-def]
     from silero_vad import load_silero_vad
 
     model = load_silero_vad()
-    torch.set_num_threads(threads)
+    if torch.get_num_threads() != threads:  # already imported (set_torch_threads): no change
+        torch.set_num_threads(threads)
     return model
 
 

@@ -40,6 +40,9 @@ class WindowRequest:
     offset: float  # absolute time of audio[0], seconds
     language: str | None = None  # None: detect (multilingual models)
     prompt_tokens: list[int] = field(default_factory=list)  # earlier text, for conditioning
+    # The encoder's output for ``audio`` when the caller already has it (language detection
+    # ran the encoder on this very window): decoding then reuses it instead of encoding again.
+    encoded: torch.Tensor | None = None
 
 
 @dataclass
@@ -124,7 +127,7 @@ class WindowDecoder:
     ) -> list[WindowResult]:
         if not requests:
             return []
-        states = self.encode([r.audio for r in requests])
+        states = self._encoder_states(requests)
         languages: list[tuple[str | None, float]] = [(r.language, 1.0) for r in requests]
         if self.special.multilingual:
             undetected = [i for i, r in enumerate(requests) if r.language is None]
@@ -173,6 +176,22 @@ class WindowDecoder:
             if not pending:
                 break
         return [r for r in results if r is not None]
+
+    def _encoder_states(self, requests: Sequence[WindowRequest]) -> torch.Tensor:
+        """The encoder's output for every request, encoding only the windows that lack one."""
+        missing = [r.audio for r in requests if r.encoded is None]
+        fresh = self.encode(missing) if missing else None
+        if fresh is not None and len(missing) == len(requests):
+            return fresh
+        rows, used = [], 0
+        for request in requests:
+            if request.encoded is not None:
+                rows.append(request.encoded)
+            else:
+                assert fresh is not None
+                rows.append(fresh[used : used + 1])
+                used += 1
+        return torch.cat(rows)
 
     def _is_silent(self, scored: TokenPass, options: TranscriptionOptions) -> bool:
         if (
