@@ -10,8 +10,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import VoxtuneError
+
+if TYPE_CHECKING:
+    from voxtune.engine.evaluation.manifest import ManifestRow
 
 
 def existing_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
@@ -81,3 +85,38 @@ def model_language(args: argparse.Namespace) -> str | None:
 
     name = args.model or DEFAULT_MODEL
     return checked_language(args.language, name, resolve_model(name).languages)
+
+
+def manifest_languages(rows: Sequence[ManifestRow], args: argparse.Namespace) -> list[ManifestRow]:
+    """Rows whose audio exists and whose language the model knows, checked before it loads."""
+    from dataclasses import replace
+
+    from voxtune.engine.languages import checked_language
+
+    missing = [row.audio for row in rows if not row.audio.is_file()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise VoxtuneError(f"{args.manifest}: {missing[0]}: file not found{more}")
+    if not any(row.language for row in rows):
+        return list(rows)
+    if getattr(args, "adapter", None) is not None:
+        name, languages = str(args.adapter), ()
+    else:
+        from voxtune.engine.models import resolve_model
+        from voxtune.engine.models.info import DEFAULT_MODEL
+
+        name = args.model or DEFAULT_MODEL
+        languages = resolve_model(name).languages
+    checked: list[ManifestRow] = []
+    for row in rows:
+        if row.language is None:
+            checked.append(row)
+            continue
+        # An English-only model is evaluated on every row: it is not told a language.
+        known = languages if len(languages) > 1 else ()
+        try:
+            language = checked_language(row.language, name, known)
+        except VoxtuneError as exc:
+            raise VoxtuneError(f"{args.manifest}: {row.audio.name}: {exc}") from None
+        checked.append(replace(row, language=language))
+    return checked

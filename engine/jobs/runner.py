@@ -87,6 +87,7 @@ class BatchRunner:
         self._wake.set()
 
     def submit(self, spec: JobSpec, priority: int) -> Job:
+        spec = with_checked_language(spec)  # refused here (EngineError), not failed mid-job
         job = self.store.submit(spec, priority)
         self._last_submit = time.monotonic()
         self._wake.set()
@@ -364,6 +365,24 @@ class BatchRunner:
         log.error("unexpected error in %s", what, exc_info=exc)
         first_line = (str(exc).splitlines() or [""])[0]
         return f"{what}: internal error ({type(exc).__name__}: {first_line})"
+
+
+def with_checked_language(spec: JobSpec) -> JobSpec:
+    """``spec`` with its language as the model's code; VoxtuneError for one it does not know.
+
+    The model is resolved, not loaded. A spelling (``EN``, ``en-US``) becomes the code, so it
+    is the same job as ``en``.
+    """
+    if spec.options.language is None:
+        return spec
+    from voxtune.engine.languages import checked_language
+    from voxtune.engine.models import resolve_model
+
+    languages = resolve_model(spec.model).languages
+    language = checked_language(spec.options.language, spec.model, languages)
+    if language == spec.options.language:
+        return spec
+    return replace(spec, options=replace(spec.options, language=language))
 
 
 def _is_short(job: Job) -> bool:
