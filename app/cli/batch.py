@@ -232,6 +232,13 @@ class Follower:
         from voxtune.engine.jobs import JobState
 
         if job.state is JobState.DONE:
+            if earlier_run and job.id not in self.finished:
+                # Said per file: an old result must never pass silently for a new one.
+                self.bar.write(
+                    f"voxtune: {job.spec.input_path}: unchanged since an earlier run, "
+                    "its outputs are kept",
+                    file=sys.stderr,
+                )
             self._record(job.id, "skipped" if earlier_run else "done")
         elif job.state is JobState.FAILED:
             self._record(job.id, "failed", job.error or f"{job.spec.input_path}: failed")

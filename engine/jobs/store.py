@@ -28,7 +28,7 @@ from voxtune.engine.jobs.job import Job, JobSpec, JobState
 from voxtune.engine.subtitles.rules import DEFAULT_RULES
 from voxtune.engine.types import Segment
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # MIGRATIONS[v] brings a database at user_version v to v + 1; schema.sql is always the result
 # of applying them all, so a fresh database and a migrated one are the same.
 MIGRATIONS: dict[int, str] = {
@@ -37,6 +37,11 @@ MIGRATIONS: dict[int, str] = {
     1: """
         ALTER TABLE jobs ADD COLUMN rules TEXT;
         ALTER TABLE jobs ADD COLUMN aligner TEXT;
+    """,
+    # The input's content fingerprint, so a re-recorded file is transcribed again. NULL (jobs
+    # from before) is filled in by the next submit of the same job.
+    2: """
+        ALTER TABLE jobs ADD COLUMN content TEXT;
     """,
 }
 
@@ -48,7 +53,7 @@ STALE_AFTER_S = 15 * 60
 
 _COLUMNS = (
     "id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs, "
-    "error, retryable, attempts, worker, created_at, started_at, finished_at"
+    "error, retryable, attempts, worker, created_at, started_at, finished_at, content"
 )
 
 
@@ -185,9 +190,10 @@ class JobStore:
     def submit(self, spec: JobSpec, priority: int = 0) -> Job:
         """Queue ``spec``; a spec seen before is the same job.
 
-        A finished job whose output files are all still there is returned untouched (the
-        work is done); a failed or cancelled one is queued again and resumes from its
-        persisted segments.
+        A finished job whose output files are all still there and whose input has not
+        changed since (``JobSpec.content``) is returned untouched (the work is done); a failed
+        or cancelled one is queued again and resumes from its persisted segments. A changed
+        input starts again from zero: nothing of the old content is kept.
         """
         now = time.time()
         with self._transaction() as db:
@@ -197,16 +203,24 @@ class JobStore:
             if row is None:
                 cursor = db.execute(
                     "INSERT INTO jobs (job_key, input_path, settings, rules, aligner, priority, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, updated_at, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (spec.key(), spec.input_path, spec.settings_json(), _rules_json(spec),
-                     spec.aligner, priority, now, now),
+                     spec.aligner, priority, now, now, spec.content),
                 )  # fmt: skip
                 return self.get(int(cursor.lastrowid))
             job = _job_from_row(row)
+            changed = spec.content is not None and spec.content != job.spec.content
+            if changed:
+                db.execute("UPDATE jobs SET content = ? WHERE id = ?", (spec.content, job.id))
+            # A job from before fingerprints (NULL) adopts this one: what it transcribed then
+            # cannot be known, and the upgrade should not redo every file.
+            stale = changed and job.spec.content is not None
+            if job.state is JobState.RUNNING or (job.state is JobState.QUEUED and not stale):
+                return self.get(job.id) if changed else job
             complete = job.state is JobState.DONE and all(Path(p).is_file() for p in job.outputs)
-            if job.state in (JobState.QUEUED, JobState.RUNNING) or complete:
-                return job
-            if job.state is JobState.DONE:  # outputs deleted since: do it again
+            if complete and not stale:
+                return self.get(job.id) if changed else job
+            if stale or job.state is JobState.DONE:  # new content, or outputs deleted since
                 self.restart_from_zero(job.id)
             self._requeue(job.id, priority, now)
             return self.get(job.id)
@@ -424,7 +438,8 @@ def _rules_json(spec: JobSpec) -> str | None:
 def _job_from_row(row: Sequence) -> Job:
     """The one mapping from a ``jobs`` row to a ``Job``."""
     (job_id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs,
-     error, retryable, attempts, worker, created_at, started_at, finished_at) = row  # fmt: skip
+     error, retryable, attempts, worker, created_at, started_at, finished_at,
+     content) = row  # fmt: skip
     values = json.loads(settings)
     spec = JobSpec(
         input_path=input_path,
@@ -434,6 +449,7 @@ def _job_from_row(row: Sequence) -> Job:
         options=options_from_dict(values["options"]),
         rules=DEFAULT_RULES if rules is None else rules_from_dict(json.loads(rules)),
         aligner=aligner,
+        content=content,
     )
     return Job(
         id=job_id,
