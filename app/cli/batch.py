@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     args.language = model_language(args)  # before any job: the engine would refuse each one
     specs = job_specs(args)
     store = JobStore(jobs_db())  # opened here first: a broken database is reported at once
+    if store.notice:
+        print(f"voxtune: {store.notice}", file=sys.stderr)
     config = EngineConfig(
         db_path=str(store.path),
         device=args.device,

@@ -81,21 +81,50 @@ class JobStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # Where a damaged database was moved to when this store opened, to tell the user.
+        self.moved_aside: Path | None = None
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit: each statement commits alone unless inside _transaction().
-            self._db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db = self._connect()
+            if not _is_intact(self._db):
+                self._db.close()
+                self.moved_aside = _move_aside(self.path)
+                self._db = self._connect()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise JobStoreError(f"{self.path}: not a usable job database ({exc})") from exc
         except OSError as exc:
             raise JobStoreError(f"{self.path}: cannot open ({exc.strerror or exc})") from exc
+
+    @property
+    def notice(self) -> str | None:
+        """One line for the user when the store had to start afresh; None otherwise."""
+        if self.moved_aside is None:
+            return None
+        return (
+            f"{self.path}: job database was damaged; moved to {self.moved_aside.name} "
+            "and a new one started (earlier jobs are not listed; their outputs are untouched)"
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # It names every media file the user transcribed: theirs alone to read. SQLite
+            # gives its -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # Autocommit: each statement commits alone unless inside _transaction().
+        db = sqlite3.connect(
+            self.path,
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_GuardedConnection,
+        )
+        db.label = str(self.path)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
 
     def close(self) -> None:
         with self._lock:
@@ -419,6 +448,59 @@ class JobStore:
                 (*values.values(), job_id, *(s.value for s in from_states)),
             )
         return cursor.rowcount > 0
+
+
+class _GuardedConnection(sqlite3.Connection):
+    """A connection whose damage surfaces as one line naming the file, not a traceback."""
+
+    label = "job database"  # the file's path, once connected
+
+    def execute(self, sql: str, parameters: Sequence | dict = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError:
+            raise  # locked, full disk, …: not damage, and the store's callers say what failed
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreError(_damaged(self, exc)) from exc
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, seq_of_parameters)
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreError(_damaged(self, exc)) from exc
+
+
+def _damaged(db: sqlite3.Connection, exc: sqlite3.DatabaseError) -> str:
+    name = getattr(db, "label", "job database")
+    return f"{name}: job database is damaged ({exc}); the next voxtune command moves it aside"
+
+
+def _is_intact(db: sqlite3.Connection) -> bool:
+    """Whether every page reads back as it should (a new, empty file is intact)."""
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+    except JobStoreError:
+        return False
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise  # not ours to move: perhaps some other file given by mistake
+        return False
+    return rows == [("ok",)]
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged database (with its -wal and -shm) out of the way; the new name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, f"{target}{suffix}")
+    return target
 
 
 def _statements(script: str) -> Iterator[str]:
