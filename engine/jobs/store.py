@@ -473,6 +473,8 @@ class _GuardedConnection(sqlite3.Connection):
 
 
 def _damaged(db: sqlite3.Connection, exc: sqlite3.DatabaseError) -> str:
+    if "not a database" in str(exc):
+        raise exc  # not a database at all: the store refuses it as such, moves nothing
     name = getattr(db, "label", "job database")
     return f"{name}: job database is damaged ({exc}); the next voxtune command moves it aside"
 
