@@ -55,6 +55,8 @@ _BY_NAME = {name: code for code, name in LANGUAGE_NAMES.items()}
 def language_code(value: str) -> str | None:
     """The code ``value`` names (``EN``, ``en-US``, ``pt_BR``, ``English``), or None."""
     text = value.strip().lower().replace("_", "-")
+    if not all(part.isalpha() for part in text.split("-")[:1]) or text.endswith("-"):
+        return None
     for candidate in (text, text.split("-")[0]):  # en-us -> en; a name never has a "-"
         candidate = ALIASES.get(candidate, candidate)
         if candidate in LANGUAGE_NAMES:
