@@ -153,7 +153,7 @@ def test_transcribe_survives_hundreds_of_bad_inputs(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("TQDM_DISABLE", "1")
     rng = random.Random(SEED)
-    inputs = generate(tmp_path / "in", sources, 240, rng)
+    inputs = generate(tmp_path / "in", sources, 160, rng)
     good = [tmp_path / "in" / f"good-{s.suffix[1:]}{s.suffix}" for s in sources[:2]]
     for source, copy in zip(sources, good, strict=False):
         copy.write_bytes(source.read_bytes())

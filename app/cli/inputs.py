@@ -120,3 +120,9 @@ def manifest_languages(rows: Sequence[ManifestRow], args: argparse.Namespace) ->
             raise VoxtuneError(f"{args.manifest}: {row.audio.name}: {exc}") from None
         checked.append(replace(row, language=language))
     return checked
+
+
+def naming(path: Path | str, error: Exception) -> str:
+    """The error's line, starting with the file it is about (say, an output name refused)."""
+    message = str(error)
+    return message if message.startswith(f"{path}") else f"{path}: {message}"

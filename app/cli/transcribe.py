@@ -17,6 +17,7 @@ from voxtune.app.cli.inputs import (
     distinct_output_names,
     existing_files,
     model_language,
+    naming,
     output_formats,
     writable_folder,
 )
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"voxtune: wrote {output}", file=sys.stderr)
         except VoxtuneError as exc:
             failed += 1
-            print(f"voxtune: error: {exc}", file=sys.stderr)
+            print(f"voxtune: error: {naming(path, exc)}", file=sys.stderr)
     if failed:
         print(f"voxtune: {failed} of {len(files) + len(missing)} files failed", file=sys.stderr)
         return 1

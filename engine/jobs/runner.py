@@ -222,7 +222,8 @@ class BatchRunner:
         try:
             self._transcribe_long(job)
         except VoxtuneError as exc:
-            self._fail(job.id, str(exc), retryable=not isinstance(exc, AudioError))
+            message = _naming(job.spec.input_path, exc)
+            self._fail(job.id, message, retryable=not isinstance(exc, AudioError))
         except Exception as exc:
             self._fail(job.id, self._report_bug(job.spec.input_path, exc), retryable=True)
         finally:
@@ -281,7 +282,7 @@ class BatchRunner:
             self._transcribe_short(claimed)
         except VoxtuneError as exc:  # the model: every job of the batch needs it
             for job in claimed:
-                self._fail(job.id, str(exc), retryable=True)
+                self._fail(job.id, _naming(job.spec.input_path, exc), retryable=True)
         except Exception as exc:
             message = self._report_bug("a batch of short files", exc)
             for job in claimed:
@@ -317,7 +318,10 @@ class BatchRunner:
                 self.emit(p.SegmentReady(job_id=job.id, segment=segment))
             duration = len(audio) / SAMPLE_RATE
             language = segments[0].language if segments else claimed[0].spec.options.language
-            self._complete(job, duration, language)
+            try:
+                self._complete(job, duration, language)
+            except VoxtuneError as exc:  # its outputs only: the others of the batch go on
+                self._fail(job.id, _naming(job.spec.input_path, exc), retryable=True)
 
     # -- endings --------------------------------------------------------------------------
 
@@ -365,6 +369,12 @@ class BatchRunner:
         log.error("unexpected error in %s", what, exc_info=exc)
         first_line = (str(exc).splitlines() or [""])[0]
         return f"{what}: internal error ({type(exc).__name__}: {first_line})"
+
+
+def _naming(path: str, error: Exception) -> str:
+    """The error's line, starting with the file it is about (the user's one clue which)."""
+    message = str(error)
+    return message if message.startswith(path) else f"{path}: {message}"
 
 
 def with_checked_language(spec: JobSpec) -> JobSpec:
