@@ -88,7 +88,9 @@ def test_formats_we_claim_all_transcribe(tmp_path: Path, english_dev) -> None:
     files = []
     for fmt in ("mp3", "m4a", "webm"):
         (tmp_path / fmt).mkdir()
-        files.append(make_media(fmt, source.path, tmp_path / fmt).path)
+        made = make_media(fmt, source.path, tmp_path / fmt).path
+        # Names apart: one stem in one output folder is refused (the outputs would collide).
+        files.append(made.rename(made.with_name(f"{made.stem}-{fmt}{made.suffix}")))
     result = voxtune("transcribe", *map(str, files), "-f", "txt", "-o", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     for file in files:

@@ -55,7 +55,7 @@ OPTIONS = TranscriptionOptions(beam_size=1)
 def old_key(spec: JobSpec) -> str:
     """``JobSpec.key()`` as the old Voxtune computed it (no rules, no aligner)."""
     identity = {
-        k: v for k, v in spec.to_dict().items() if k not in ("rules", "aligner")
+        k: v for k, v in spec.to_dict().items() if k not in ("rules", "aligner", "content")
     }  # the five fields a spec had then
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -70,7 +70,7 @@ def make_old_database(path: Path, specs: list[JobSpec], outputs: Path) -> None:
             written = outputs / f"{spec.stem}.srt"
             written.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n\n")
             settings = {k: v for k, v in spec.to_dict().items() if k not in ("input_path",
-                        "rules", "aligner")}  # fmt: skip
+                        "rules", "aligner", "content")}  # fmt: skip
             raw.execute(
                 "INSERT INTO jobs (job_key, input_path, settings, state, progress, outputs, "
                 "created_at, updated_at) VALUES (?, ?, ?, 'done', 1, ?, 1.0, 1.0)",
@@ -111,7 +111,7 @@ def test_an_old_database_opens_and_its_jobs_read_back_with_defaults(tmp_path: Pa
         assert store.get(new.id).spec.rules.max_line_chars == 20
 
     with sqlite3.connect(db) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     raw.close()
     fresh = tmp_path / "fresh.sqlite3"
     JobStore(fresh).close()

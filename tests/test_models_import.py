@@ -7,6 +7,7 @@ The reference is CTranslate2 itself: the imported model must decode the same tok
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -209,3 +210,24 @@ def test_missing_tokenizer_with_unknown_vocabulary_is_refused(
     (odd / "vocabulary.txt").write_text(vocabulary, encoding="utf-8")
     with pytest.raises(ModelError, match=r"odd: no tokenizer\.json \(a Hugging Face tokenizers"):
         import_ctranslate2(odd)
+
+
+@pytest.mark.parametrize("name", ["whisper-base", "whisper-tiny.en", "qwen3-asr-0.6b"])
+def test_a_built_in_or_registry_name_is_refused(tiny_ct2_dir: Path, name: str) -> None:
+    """Issue 19 item 6: accepted, then silently shadowed by the built-in of that name."""
+    from voxtune.engine.models.registry import import_folder
+
+    with pytest.raises(ModelError, match=rf"'{re.escape(name)}': a built-in or registry name"):
+        import_folder(tiny_ct2_dir, name=name)
+
+
+def test_a_folder_named_like_a_built_in_needs_another_name(
+    tiny_ct2_dir: Path, tmp_path: Path
+) -> None:
+    from voxtune.engine.models.registry import import_folder
+
+    copy = tmp_path / "whisper-base"
+    shutil.copytree(tiny_ct2_dir, copy)
+    with pytest.raises(ModelError, match="choose another --name"):
+        import_folder(copy)
+    assert import_folder(copy, name="my-tiny").name == "my-tiny"

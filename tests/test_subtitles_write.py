@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,27 @@ def test_an_existing_output_is_replaced_whole(tmp_path: Path) -> None:
     # Replaced by rename, not rewritten in place: a reader never saw a half-written file.
     assert target.stat().st_ino != old_inode
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_new_outputs_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    """Issue 19 item 7: mkstemp alone made every output 0600 (a media server could not read)."""
+    old = os.umask(umask)
+    try:
+        paths = write_outputs(sample_transcript(), tmp_path / "out", "call", FORMATS)
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths} == {0o666 & ~umask}
+
+
+def test_an_overwritten_output_keeps_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "call.srt"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+    old = os.umask(0o077)
+    try:
+        write_outputs(sample_transcript(), tmp_path, "call", ["srt"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_text(encoding="utf-8") == to_srt(sample_transcript())

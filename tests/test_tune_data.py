@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -109,7 +112,10 @@ def test_folder_audio_without_transcript_is_a_bad_row(spoken, tmp_path: Path) ->
     folder = write_folder_dataset(spoken[:2], tmp_path / "set")
     (folder / spoken[0].audio.name).with_suffix(".txt").unlink()
     _, bad = check_rows(read_dataset(folder), count_words, 100)
-    assert [str(b) for b in bad] == [f"{spoken[0].audio.name}: empty transcript"]
+    # Issue 19 item 8: it was reported as an empty transcript, which sends one looking inside
+    # a file that does not exist.
+    txt = spoken[0].audio.with_suffix(".txt").name
+    assert [str(b) for b in bad] == [f"{spoken[0].audio.name}: transcript {txt} not found"]
 
 
 @pytest.mark.parametrize(
@@ -179,3 +185,53 @@ def test_events_and_config_import_without_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def finetune(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voxtune.app", "finetune", *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "TQDM_DISABLE": "1"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--max-steps", "0"], "--max-steps must be at least 1"),
+     (["--max-steps", "-3"], "--max-steps must be at least 1"),
+     (["--batch-size", "0"], "batch sizes must be > 0")],
+)  # fmt: skip
+def test_steps_and_batch_size_below_one_are_refused(
+    tmp_path: Path, option: list[str], message: str
+) -> None:
+    """Issue 19 item 8: --batch-size 0 meant "the default", --max-steps 0 was accepted."""
+    result = finetune("--data", str(tmp_path), "--out", str(tmp_path / "out"), *option)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"voxtune: error: finetune: {message}"
+
+
+def test_no_usable_rows_says_why(spoken, tiny_whisper: Path, tmp_path: Path) -> None:
+    folder = write_folder_dataset(spoken[:3], tmp_path / "set")
+    for item in spoken[:3]:
+        (folder / item.audio.name).with_suffix(".txt").unlink()
+    result = finetune("--base", str(tiny_whisper), "--data", str(folder), "--out",
+                      str(tmp_path / "out"), "--max-steps", "1")  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"voxtune: error: {folder}: no usable training rows: ")
+    assert f"transcript {spoken[0].audio.with_suffix('.txt').name} not found" in last
+
+
+def test_no_validation_rows_left_is_refused(spoken, tiny_whisper: Path, tmp_path: Path) -> None:
+    """One usable row of four: it would train with nothing to validate on, silently."""
+    folder = write_folder_dataset(spoken[:4], tmp_path / "set")
+    for item in spoken[1:4]:
+        (folder / item.audio.name).with_suffix(".txt").unlink()
+    result = finetune("--base", str(tiny_whisper), "--data", str(folder), "--out",
+                      str(tmp_path / "out"), "--max-steps", "1")  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"voxtune: error: {folder}: no usable validation rows (1 usable training rows; 3 rows "
+        "were skipped); fix the rows, add data, or pass --validation-fraction 0"
+    )
+    assert not (tmp_path / "out" / "adapter").exists()

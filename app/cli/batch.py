@@ -22,6 +22,12 @@ from voxtune.app.cli.common import (
     decoding_options,
     subtitle_rules,
 )
+from voxtune.app.cli.inputs import (
+    distinct_output_names,
+    model_language,
+    output_formats,
+    writable_folder,
+)
 from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.models.info import DEFAULT_MODEL
 
@@ -93,17 +99,11 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
         raise VoxtuneError(
             f"unknown format {', '.join(unknown)} (choose from {', '.join(OUTPUT_FORMATS)})"
         )
+    output_formats(args.format)
     options = decoding_options(args)
     rules = subtitle_rules(args)
     files = media_files(args.inputs)
-    by_stem: dict[str, Path] = {}
-    for path in files:
-        if path.stem in by_stem:  # both would write <stem>.srt into the one output folder
-            raise VoxtuneError(
-                f"{path}: same name as {by_stem[path.stem]}; their outputs would overwrite "
-                "each other (transcribe them into different --output-dir folders)"
-            )
-        by_stem[path.stem] = path
+    distinct_output_names(files)
     return [
         JobSpec.for_file(
             path,
@@ -126,8 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise VoxtuneError(f"--batch-size must be at least 1, not {args.batch_size}")
+    writable_folder(args.output_dir)
+    args.language = model_language(args)  # before any job: the engine would refuse each one
     specs = job_specs(args)
     store = JobStore(jobs_db())  # opened here first: a broken database is reported at once
+    if store.notice:
+        print(f"voxtune: {store.notice}", file=sys.stderr)
     config = EngineConfig(
         db_path=str(store.path),
         device=args.device,
@@ -230,6 +234,13 @@ class Follower:
         from voxtune.engine.jobs import JobState
 
         if job.state is JobState.DONE:
+            if earlier_run and job.id not in self.finished:
+                # Said per file: an old result must never pass silently for a new one.
+                self.bar.write(
+                    f"voxtune: {job.spec.input_path}: unchanged since an earlier run, "
+                    "its outputs are kept",
+                    file=sys.stderr,
+                )
             self._record(job.id, "skipped" if earlier_run else "done")
         elif job.state is JobState.FAILED:
             self._record(job.id, "failed", job.error or f"{job.spec.input_path}: failed")

@@ -35,10 +35,13 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from voxtune.app.cli.inputs import manifest_languages, model_language
     from voxtune.engine.evaluation import normalize_text, read_manifest, word_error_rate
     from voxtune.engine.transcribe import transcribe_file
 
     rows = read_manifest(args.manifest)[: args.limit]
+    args.language = model_language(args)
+    rows = manifest_languages(rows, args)  # each row's language as the model names it
     options = decoding_options(args)
     transcriber = load_transcriber(args)
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)

@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
             train=args.train,
             epochs=args.epochs,
             max_steps=args.max_steps,
-            batch_size=args.batch_size or default_batch_size(device),
+            # 0 is refused by the config, not taken for "the default".
+            batch_size=default_batch_size(device) if args.batch_size is None else args.batch_size,
             gradient_accumulation=args.grad_accum,
             learning_rate=args.lr,
             warmup_fraction=args.warmup,

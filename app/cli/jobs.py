@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if not needs_id and args.job_id is not None:
         raise VoxtuneError(f"jobs {args.action}: takes no ID")
     with JobStore(jobs_db()) as store:
+        if store.notice:
+            print(f"voxtune: {store.notice}", file=sys.stderr)
         if args.action == "list":
             _list(store)
         elif args.action == "cancel":
@@ -54,13 +56,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(store: JobStore) -> None:
+    from voxtune.engine.jobs import JobState
+
     jobs = store.jobs()
     if not jobs:
         print("no jobs")
         return
     print(f"{'ID':>5}  {'STATE':<9}  {'DONE':>4}  FILE")
     for job in jobs:
-        print(f"{job.id:>5}  {job.state.value:<9}  {job.progress:>4.0%}  {job.spec.input_path}")
+        state, progress = job.state.value, job.progress
+        if job.state is JobState.QUEUED and progress > 0:
+            # Stopped part-way (its outputs are not written yet): it resumes from there.
+            state, progress = "stopped", min(progress, 0.99)
+        print(f"{job.id:>5}  {state:<9}  {progress:>4.0%}  {job.spec.input_path}")
         if job.error:
             print(f"{'':>5}  {job.error}")
 

@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.speed != 1.0 and args.file is None:
         raise VoxtuneError("--speed applies to --file only")
+    from voxtune.app.cli.inputs import model_language
+
+    args.language = model_language(args)  # EN, en-US, english -> en; the rest refused
     # Open the source before the model loads: a missing device fails in a moment.
     source = (
         FileSource(args.file, speed=args.speed or None)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voxtune.engine.errors import VoxtuneError
+
 if TYPE_CHECKING:
     from voxtune.engine.models import ModelInfo
 
@@ -82,7 +84,15 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_pull(args: argparse.Namespace) -> int:
     from voxtune.engine.models import pull_model
+    from voxtune.engine.models.builtin import BUILTIN_MODELS
+    from voxtune.engine.models.qwen3_registry import QWEN3_MODELS, resolve_qwen3
 
+    if args.repo_id in BUILTIN_MODELS:
+        raise VoxtuneError(f"{args.repo_id}: built in, nothing to fetch")
+    if args.repo_id in QWEN3_MODELS:  # a registry name stands for its Hub id
+        info = resolve_qwen3(args.repo_id)
+        print(f"fetched {info.name} ({info.family}) into {info.location}")
+        return 0
     info = pull_model(args.repo_id)
     print(f"fetched {info.name} ({info.family}) into {info.location}")
     return 0

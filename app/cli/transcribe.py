@@ -13,6 +13,14 @@ from voxtune.app.cli.common import (
     load_transcriber,
     subtitle_rules,
 )
+from voxtune.app.cli.inputs import (
+    distinct_output_names,
+    existing_files,
+    model_language,
+    naming,
+    output_formats,
+    writable_folder,
+)
 from voxtune.engine.errors import VoxtuneError
 
 
@@ -47,12 +55,20 @@ def run(args: argparse.Namespace) -> int:
     from voxtune.engine.subtitles import checked_formats, write_outputs
     from voxtune.engine.transcribe import transcribe_file
 
-    args.format = checked_formats(args.format)
+    # Everything a user can get wrong is checked before the model loads (seconds) and before
+    # any file is decoded, so a typo costs nothing and no run is half done.
+    args.format = output_formats(checked_formats(args.format))
+    files, missing = existing_files(args.files)
+    distinct_output_names(files)
+    writable_folder(args.output_dir)
+    args.language = model_language(args)
     options = decoding_options(args)
     rules = subtitle_rules(args)
-    transcriber = load_transcriber(args)
-    failed = 0
-    for path in args.files:
+    for problem in missing:
+        print(f"voxtune: error: {problem}", file=sys.stderr)
+    failed = len(missing)
+    transcriber = load_transcriber(args) if files else None
+    for path in files:
         try:
             with AudioFile(path) as media:  # opened once: its length, then its audio
                 duration = media.duration
@@ -68,13 +84,17 @@ def run(args: argparse.Namespace) -> int:
                                       f"{segment.text.strip()}", file=sys.stdout)  # fmt: skip
 
                     transcript = transcribe_file(media, transcriber, options, on_segment)
+            if not any(segment.text.strip() for segment in transcript.segments):
+                # Silence or noise: the outputs are empty on purpose, which should not look
+                # like a bug.
+                print(f"voxtune: {path}: no speech heard; the outputs are empty", file=sys.stderr)
             written = write_outputs(transcript, args.output_dir, path.stem, args.format, rules)
             for output in written:
                 print(f"voxtune: wrote {output}", file=sys.stderr)
         except VoxtuneError as exc:
             failed += 1
-            print(f"voxtune: error: {exc}", file=sys.stderr)
+            print(f"voxtune: error: {naming(path, exc)}", file=sys.stderr)
     if failed:
-        print(f"voxtune: {failed} of {len(args.files)} files failed", file=sys.stderr)
+        print(f"voxtune: {failed} of {len(files) + len(missing)} files failed", file=sys.stderr)
         return 1
     return 0

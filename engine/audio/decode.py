@@ -207,13 +207,18 @@ def _mono_blocks(
     at = 0.0 if first.time is None else first.time - origin
     to_drop = max(round(start * sampling_rate) - round(at * sampling_rate), 0)
     batches = _batched(itertools.chain([first], frames))
-    for block in _resampled(batches, sampling_rate):
-        if to_drop:
-            dropped = min(to_drop, len(block))
-            block = block[dropped:]
-            to_drop -= dropped
-        if len(block):
-            yield block
+    try:
+        for block in _resampled(batches, sampling_rate):
+            if to_drop:
+                dropped = min(to_drop, len(block))
+                block = block[dropped:]
+                to_drop -= dropped
+            if len(block):
+                yield block
+    except av.error.FFmpegError:
+        # A header that lies (rate 0, 65535 channels): the resampler refuses the frames it
+        # made; one line naming the file, not an ENOMEM traceback (issue 19 fuzz test).
+        raise AudioError(os.fspath(path), TRUNCATED) from None
 
 
 def _seek(

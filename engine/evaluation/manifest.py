@@ -38,6 +38,13 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
         lang_col = header.index("language") if "language" in header else None
         body, first_line = rows[1:], 2
     else:
+        first = Path(rows[0][0].strip())
+        if not first.suffix and not (manifest.parent / first).is_file():
+            # A header with other names ("audio", "text"): not a file without an extension.
+            raise VoxtuneError(
+                f"{manifest}: line 1 looks like a header ({'/'.join(rows[0])}); "
+                "name its columns path, reference (and language), or leave it out"
+            )
         path_col, ref_col, lang_col = 0, 1, None
         body, first_line = rows, 1
     result = []

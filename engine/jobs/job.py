@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voxtune.engine.jobs.codec import options_to_dict, rules_to_dict
+from voxtune.engine.jobs.content import content_fingerprint
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
@@ -44,6 +45,9 @@ class JobSpec:
     # A Qwen3-ForcedAligner name or path for word times; None: the default one when it is
     # downloaded (as ``voxtune transcribe``); "none": segment times only.
     aligner: str | None = None
+    # The input's content fingerprint when the job was asked for (``content_fingerprint``);
+    # not part of the key: a changed file is the same job, done again (JobStore.submit).
+    content: str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(OUTPUT_FORMATS))
@@ -74,6 +78,7 @@ class JobSpec:
             options=options or TranscriptionOptions(),
             rules=rules,
             aligner=aligner,
+            content=content_fingerprint(input_path),
         )
 
     @property
@@ -89,13 +94,14 @@ class JobSpec:
             "options": options_to_dict(self.options),
             "rules": rules_to_dict(self.rules),
             "aligner": self.aligner,
+            "content": self.content,
         }
 
     def settings_json(self) -> str:
-        """What the job store keeps in ``jobs.settings``: all but the input path, the rules and
-        the aligner (those have columns of their own)."""
+        """What the job store keeps in ``jobs.settings``: all but the input path, the rules,
+        the aligner and the content (those have columns of their own)."""
         settings = self.to_dict()
-        for own_column in ("input_path", "rules", "aligner"):
+        for own_column in ("input_path", "rules", "aligner", "content"):
             del settings[own_column]
         return json.dumps(settings, sort_keys=True)
 
@@ -108,6 +114,7 @@ class JobSpec:
             del identity["rules"]
         if self.aligner is None:
             del identity["aligner"]
+        del identity["content"]  # the same job when the file changes: its result is replaced
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -92,6 +92,7 @@ class BatchRunner:
         self._wake.set()
 
     def submit(self, spec: JobSpec, priority: int) -> Job:
+        spec = with_checked_language(spec)  # refused here (EngineError), not failed mid-job
         job = self.store.submit(spec, priority)
         self._last_submit = time.monotonic()
         self._wake.set()
@@ -239,7 +240,8 @@ class BatchRunner:
         try:
             self._transcribe_long(job)
         except VoxtuneError as exc:
-            self._fail(job.id, str(exc), retryable=not isinstance(exc, AudioError))
+            message = _naming(job.spec.input_path, exc)
+            self._fail(job.id, message, retryable=not isinstance(exc, AudioError))
         except Exception as exc:
             self._fail(job.id, self._report_bug(job.spec.input_path, exc), retryable=True)
         finally:
@@ -298,7 +300,7 @@ class BatchRunner:
             self._transcribe_short(claimed)
         except VoxtuneError as exc:  # the model: every job of the batch needs it
             for job in claimed:
-                self._fail(job.id, str(exc), retryable=True)
+                self._fail(job.id, _naming(job.spec.input_path, exc), retryable=True)
         except Exception as exc:
             message = self._report_bug("a batch of short files", exc)
             for job in claimed:
@@ -334,7 +336,10 @@ class BatchRunner:
                 self.emit(p.SegmentReady(job_id=job.id, segment=segment))
             duration = len(audio) / SAMPLE_RATE
             language = segments[0].language if segments else claimed[0].spec.options.language
-            self._complete(job, duration, language)
+            try:
+                self._complete(job, duration, language)
+            except VoxtuneError as exc:  # its outputs only: the others of the batch go on
+                self._fail(job.id, _naming(job.spec.input_path, exc), retryable=True)
 
     # -- endings --------------------------------------------------------------------------
 
@@ -382,6 +387,30 @@ class BatchRunner:
         log.error("unexpected error in %s", what, exc_info=exc)
         first_line = (str(exc).splitlines() or [""])[0]
         return f"{what}: internal error ({type(exc).__name__}: {first_line})"
+
+
+def _naming(path: str, error: Exception) -> str:
+    """The error's line, starting with the file it is about (the user's one clue which)."""
+    message = str(error)
+    return message if message.startswith(path) else f"{path}: {message}"
+
+
+def with_checked_language(spec: JobSpec) -> JobSpec:
+    """``spec`` with its language as the model's code; VoxtuneError for one it does not know.
+
+    The model is resolved, not loaded. A spelling (``EN``, ``en-US``) becomes the code, so it
+    is the same job as ``en``.
+    """
+    if spec.options.language is None:
+        return spec
+    from voxtune.engine.languages import checked_language
+    from voxtune.engine.models import resolve_model
+
+    languages = resolve_model(spec.model).languages
+    language = checked_language(spec.options.language, spec.model, languages)
+    if language == spec.options.language:
+        return spec
+    return replace(spec, options=replace(spec.options, language=language))
 
 
 def _is_short(job: Job) -> bool:

@@ -1,4 +1,4 @@
--- The job store, as it is now (PRAGMA user_version = 2). A fresh database is created from
+-- The job store, as it is now (PRAGMA user_version = 3). A fresh database is created from
 -- this file; an older one is brought up to date by the migrations in store.py.
 
 CREATE TABLE jobs (
@@ -23,7 +23,9 @@ CREATE TABLE jobs (
     updated_at  REAL    NOT NULL,
     -- Added at version 2, last as ALTER TABLE puts them, so migrated and new tables match.
     rules       TEXT,                        -- JSON of SubtitleRules; NULL: the defaults
-    aligner     TEXT                         -- JobSpec.aligner; NULL: the default
+    aligner     TEXT,                        -- JobSpec.aligner; NULL: the default
+    -- Added at version 3.
+    content     TEXT                         -- JobSpec.content: the input's fingerprint
 );
 
 CREATE INDEX jobs_queue ON jobs (state, priority DESC, created_at, id);

@@ -28,7 +28,7 @@ from voxtune.engine.jobs.job import Job, JobSpec, JobState
 from voxtune.engine.subtitles.rules import DEFAULT_RULES
 from voxtune.engine.types import Segment
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # MIGRATIONS[v] brings a database at user_version v to v + 1; schema.sql is always the result
 # of applying them all, so a fresh database and a migrated one are the same.
 MIGRATIONS: dict[int, str] = {
@@ -37,6 +37,11 @@ MIGRATIONS: dict[int, str] = {
     1: """
         ALTER TABLE jobs ADD COLUMN rules TEXT;
         ALTER TABLE jobs ADD COLUMN aligner TEXT;
+    """,
+    # The input's content fingerprint, so a re-recorded file is transcribed again. NULL (jobs
+    # from before) is filled in by the next submit of the same job.
+    2: """
+        ALTER TABLE jobs ADD COLUMN content TEXT;
     """,
 }
 
@@ -48,7 +53,7 @@ STALE_AFTER_S = 15 * 60
 
 _COLUMNS = (
     "id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs, "
-    "error, retryable, attempts, worker, created_at, started_at, finished_at"
+    "error, retryable, attempts, worker, created_at, started_at, finished_at, content"
 )
 
 
@@ -76,21 +81,50 @@ class JobStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # Where a damaged database was moved to when this store opened, to tell the user.
+        self.moved_aside: Path | None = None
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit: each statement commits alone unless inside _transaction().
-            self._db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db = self._connect()
+            if not _is_intact(self._db):
+                self._db.close()
+                self.moved_aside = _move_aside(self.path)
+                self._db = self._connect()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise JobStoreError(f"{self.path}: not a usable job database ({exc})") from exc
         except OSError as exc:
             raise JobStoreError(f"{self.path}: cannot open ({exc.strerror or exc})") from exc
+
+    @property
+    def notice(self) -> str | None:
+        """One line for the user when the store had to start afresh; None otherwise."""
+        if self.moved_aside is None:
+            return None
+        return (
+            f"{self.path}: job database was damaged; moved to {self.moved_aside.name} "
+            "and a new one started (earlier jobs are not listed; their outputs are untouched)"
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # It names every media file the user transcribed: theirs alone to read. SQLite
+            # gives its -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # Autocommit: each statement commits alone unless inside _transaction().
+        db = sqlite3.connect(
+            self.path,
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_GuardedConnection,
+        )
+        db.label = str(self.path)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
 
     def close(self) -> None:
         with self._lock:
@@ -185,9 +219,10 @@ class JobStore:
     def submit(self, spec: JobSpec, priority: int = 0) -> Job:
         """Queue ``spec``; a spec seen before is the same job.
 
-        A finished job whose output files are all still there is returned untouched (the
-        work is done); a failed or cancelled one is queued again and resumes from its
-        persisted segments.
+        A finished job whose output files are all still there and whose input has not
+        changed since (``JobSpec.content``) is returned untouched (the work is done); a failed
+        or cancelled one is queued again and resumes from its persisted segments. A changed
+        input starts again from zero: nothing of the old content is kept.
         """
         now = time.time()
         with self._transaction() as db:
@@ -197,16 +232,24 @@ class JobStore:
             if row is None:
                 cursor = db.execute(
                     "INSERT INTO jobs (job_key, input_path, settings, rules, aligner, priority, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, updated_at, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (spec.key(), spec.input_path, spec.settings_json(), _rules_json(spec),
-                     spec.aligner, priority, now, now),
+                     spec.aligner, priority, now, now, spec.content),
                 )  # fmt: skip
                 return self.get(int(cursor.lastrowid))
             job = _job_from_row(row)
+            changed = spec.content is not None and spec.content != job.spec.content
+            if changed:
+                db.execute("UPDATE jobs SET content = ? WHERE id = ?", (spec.content, job.id))
+            # A job from before fingerprints (NULL) adopts this one: what it transcribed then
+            # cannot be known, and the upgrade should not redo every file.
+            stale = changed and job.spec.content is not None
+            if job.state is JobState.RUNNING or (job.state is JobState.QUEUED and not stale):
+                return self.get(job.id) if changed else job
             complete = job.state is JobState.DONE and all(Path(p).is_file() for p in job.outputs)
-            if job.state in (JobState.QUEUED, JobState.RUNNING) or complete:
-                return job
-            if job.state is JobState.DONE:  # outputs deleted since: do it again
+            if complete and not stale:
+                return self.get(job.id) if changed else job
+            if stale or job.state is JobState.DONE:  # new content, or outputs deleted since
                 self.restart_from_zero(job.id)
             self._requeue(job.id, priority, now)
             return self.get(job.id)
@@ -407,6 +450,61 @@ class JobStore:
         return cursor.rowcount > 0
 
 
+class _GuardedConnection(sqlite3.Connection):
+    """A connection whose damage surfaces as one line naming the file, not a traceback."""
+
+    label = "job database"  # the file's path, once connected
+
+    def execute(self, sql: str, parameters: Sequence | dict = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError:
+            raise  # locked, full disk, …: not damage, and the store's callers say what failed
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreError(_damaged(self, exc)) from exc
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, seq_of_parameters)
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreError(_damaged(self, exc)) from exc
+
+
+def _damaged(db: sqlite3.Connection, exc: sqlite3.DatabaseError) -> str:
+    if "not a database" in str(exc):
+        raise exc  # not a database at all: the store refuses it as such, moves nothing
+    name = getattr(db, "label", "job database")
+    return f"{name}: job database is damaged ({exc}); the next voxtune command moves it aside"
+
+
+def _is_intact(db: sqlite3.Connection) -> bool:
+    """Whether every page reads back as it should (a new, empty file is intact)."""
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+    except JobStoreError:
+        return False
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise  # not ours to move: perhaps some other file given by mistake
+        return False
+    return rows == [("ok",)]
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged database (with its -wal and -shm) out of the way; the new name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, f"{target}{suffix}")
+    return target
+
+
 def _statements(script: str) -> Iterator[str]:
     """Split a SQL script; executescript() would commit the transaction it runs in."""
     pending = ""
@@ -424,7 +522,8 @@ def _rules_json(spec: JobSpec) -> str | None:
 def _job_from_row(row: Sequence) -> Job:
     """The one mapping from a ``jobs`` row to a ``Job``."""
     (job_id, input_path, settings, rules, aligner, state, priority, progress, duration, outputs,
-     error, retryable, attempts, worker, created_at, started_at, finished_at) = row  # fmt: skip
+     error, retryable, attempts, worker, created_at, started_at, finished_at,
+     content) = row  # fmt: skip
     values = json.loads(settings)
     spec = JobSpec(
         input_path=input_path,
@@ -434,6 +533,7 @@ def _job_from_row(row: Sequence) -> Job:
         options=options_from_dict(values["options"]),
         rules=DEFAULT_RULES if rules is None else rules_from_dict(json.loads(rules)),
         aligner=aligner,
+        content=content,
     )
     return Job(
         id=job_id,

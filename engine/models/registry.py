@@ -86,14 +86,18 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     """``voxtune models import``: a CTranslate2 Whisper folder, or a Qwen3-ASR folder in either
     layout (converted to the native one), into the model store as ``name``."""
     path = Path(path).expanduser()
+    chosen = name or path.resolve().name
+    # A built-in or registry name resolves to that model first: an import under it would be
+    # accepted, then never used.
+    if chosen in BUILTIN_MODELS or chosen in QWEN3_MODELS:
+        raise ModelError(f"{chosen!r}: a built-in or registry name (choose another --name)")
     if path.is_dir() and not (path / "model.bin").is_file() and (path / "config.json").is_file():
         from voxtune.engine.models.qwen3_layout import qwen3_family, read_config
 
         if qwen3_family(read_config(path)) is not None:
-            name = name or path.resolve().name
-            if name in BUILTIN_MODELS or name in QWEN3_MODELS or not _is_plain_name(name):
-                raise ModelError(f"{name!r}: a built-in or registry name (choose another --name)")
-            return import_qwen3(path, name)
+            if not _is_plain_name(chosen):
+                raise ModelError(f"{chosen!r}: not a valid model name (choose another --name)")
+            return import_qwen3(path, chosen)
     from voxtune.engine.models.ctranslate2_import import import_ctranslate2
 
     return import_ctranslate2(path, name=name)

@@ -61,6 +61,7 @@ class TuneConfig:
             (self.learning_rate > 0, "the learning rate must be positive"),
             (0 <= self.validation_fraction < 1, "the validation fraction must be in [0, 1)"),
             (self.epochs > 0 or bool(self.max_steps), "train for at least some steps"),
+            (self.max_steps is None or self.max_steps > 0, "--max-steps must be at least 1"),
         )
         for ok, message in checks:
             if not ok:

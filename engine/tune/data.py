@@ -41,7 +41,16 @@ def prepare_data(
             train_rows, config.validation_fraction, config.seed
         )
     if not train_rows:
-        raise VoxtuneError(f"{config.data}: no usable training rows")
+        why = f": {bad_rows_error(str(config.data), bad)}" if bad else ""
+        raise VoxtuneError(f"{config.data}: no usable training rows{why}")
+    if not validation_rows and (config.validation is not None or config.validation_fraction > 0):
+        # Without validation rows every "best" checkpoint and early stop would be blind.
+        source = config.validation or config.data
+        skipped = f"; {len(bad)} rows were skipped" if bad else ""
+        raise VoxtuneError(
+            f"{source}: no usable validation rows ({len(train_rows)} usable training rows"
+            f"{skipped}); fix the rows, add data, or pass --validation-fraction 0"
+        )
     yield DataChecked(len(train_rows), len(validation_rows), tuple(bad))
 
     def examples(rows: list[CheckedRow]) -> list[Example]:

@@ -40,6 +40,7 @@ class DataRow:
     audio: Path
     text: str
     language: str | None = None
+    problem: str | None = None  # found while reading (a missing transcript file)
 
 
 def read_dataset(source: Path) -> list[DataRow]:
@@ -65,13 +66,16 @@ def _read_folder(folder: Path) -> list[DataRow]:
     rows = []
     for path in audio:
         transcript = path.with_suffix(".txt")
+        problem = None
         try:
             text = transcript.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            text = ""  # validation reports it, together with the other problems
+            # Validation reports it, together with the other problems; as missing, since an
+            # empty transcript is another mistake with another fix.
+            text, problem = "", f"transcript {transcript.name} not found"
         except (OSError, UnicodeDecodeError) as exc:
             raise VoxtuneError(f"{transcript}: cannot read transcript ({exc})") from None
-        rows.append(DataRow(str(path.relative_to(folder)), path, text))
+        rows.append(DataRow(str(path.relative_to(folder)), path, text, problem=problem))
     return rows
 
 

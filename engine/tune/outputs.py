@@ -153,11 +153,16 @@ def load_with_adapter(adapter: Path, base: str | None = None, device: str = "cpu
 
     if not (adapter / "adapter_config.json").is_file():
         raise ModelError(f"{adapter}: not a LoRA adapter directory (no adapter_config.json)")
+    if not (adapter / ADAPTER_WEIGHTS).is_file():
+        # Without it peft would try a pickled adapter_model.bin, or take the folder name for
+        # a Hub id and send it over the network: a local adapter is safetensors or nothing.
+        raise ModelError(f"{adapter}: no {ADAPTER_WEIGHTS} (adapters load from safetensors only)")
     if base is None:
         base = _recorded_base(adapter)
     loaded = load_model(base, device=device, shared=False)  # the adapter merges into it
     try:
-        tuned = PeftModel.from_pretrained(loaded.model, str(adapter))
+        # An absolute path: peft reads the safetensors file it finds there, and never a Hub.
+        tuned = PeftModel.from_pretrained(loaded.model, str(adapter.resolve()))
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         if len(first_line) > 160:  # peft lists every module it looked for

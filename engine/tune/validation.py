@@ -54,6 +54,8 @@ def _problem(
         return "no audio path", empty
     if not row.audio.is_file():
         return f"audio {row.audio} not found", empty
+    if row.problem:
+        return row.problem, empty
     if not row.text:
         return "empty transcript", empty
     if row.language and language_problem and (problem := language_problem(row.language)):
