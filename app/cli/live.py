@@ -101,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
 def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
+    from voxtune.engine.families.qwen3_asr.layout import QWEN3_ASR
+    from voxtune.engine.families.qwen3_asr.transcriber import check_request
     from voxtune.engine.models import load_model, resolve_model
     from voxtune.engine.models.aligners import load_aligner
-    from voxtune.engine.models.qwen3_layout import QWEN3_ASR
     from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
-    from voxtune.engine.transcribe.qwen3_transcriber import check_request
 
     defaults = StreamingOptions()
     options = replace(

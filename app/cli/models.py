@@ -38,7 +38,7 @@ def describe_languages(languages: tuple[str, ...]) -> str:
 
 
 def _location(info: ModelInfo) -> str:
-    from voxtune.engine.models.qwen3_registry import DOWNLOAD_BYTES, QWEN3_MODELS
+    from voxtune.engine.families.qwen3_asr.registry import DOWNLOAD_BYTES, QWEN3_MODELS
 
     if info.source == "embedded" and info.size_bytes == 0:
         return "embedded (not imported yet)"

@@ -16,9 +16,9 @@ def load_aligner(loaded: LoadedModel, name: str | None, device: str) -> LoadedMo
     """The aligner for ``loaded``: ``name`` (``"none"``: none), or by default the registry's
     one when it is already downloaded — never a download nobody asked for. Whisper times its
     own words: an aligner named for it is refused rather than silently ignored."""
+    from voxtune.engine.families.qwen3_asr.layout import QWEN3_ASR
+    from voxtune.engine.families.qwen3_asr.registry import DEFAULT_ALIGNER, resolve_qwen3
     from voxtune.engine.models import load_model
-    from voxtune.engine.models.qwen3_layout import QWEN3_ASR
-    from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
 
     if name == NO_ALIGNER:
         return None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import QWEN3_FAMILIES
 from voxtune.engine.models.info import DEFAULT_MODEL, LoadedModel, ModelInfo
 from voxtune.engine.models.pretrained import load_pretrained
-from voxtune.engine.models.qwen3_layout import QWEN3_FAMILIES
 from voxtune.engine.models.registry import resolve_model
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
     if info.family in QWEN3_FAMILIES:
-        from voxtune.engine.models.qwen3_loader import load_qwen3
+        from voxtune.engine.families.qwen3_asr.loader import load_qwen3
 
         return load_qwen3(info, device, dtype)
     if info.family != "whisper":

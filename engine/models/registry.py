@@ -12,6 +12,14 @@ from pathlib import Path
 
 from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import qwen3_family
+from voxtune.engine.families.qwen3_asr.registry import (
+    QWEN3_MODELS,
+    import_qwen3,
+    qwen3_folder_info,
+    qwen3_listing,
+    resolve_qwen3,
+)
 from voxtune.engine.models.builtin import BUILTIN_MODELS
 from voxtune.engine.models.ct2_source import CT2Source
 from voxtune.engine.models.info import ModelInfo
@@ -24,14 +32,6 @@ from voxtune.engine.models.manifest import (
     read_manifest,
     verify_adapter,
     verify_weights,
-)
-from voxtune.engine.models.qwen3_layout import qwen3_family
-from voxtune.engine.models.qwen3_registry import (
-    QWEN3_MODELS,
-    import_qwen3,
-    qwen3_folder_info,
-    qwen3_listing,
-    resolve_qwen3,
 )
 from voxtune.engine.models.whisper_tokenizer_files import (
     MULTILINGUAL_VOCAB_SIZE,
@@ -87,7 +87,7 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     layout (converted to the native one), into the model store as ``name``."""
     path = Path(path).expanduser()
     if path.is_dir() and not (path / "model.bin").is_file() and (path / "config.json").is_file():
-        from voxtune.engine.models.qwen3_layout import qwen3_family, read_config
+        from voxtune.engine.families.qwen3_asr.layout import qwen3_family, read_config
 
         if qwen3_family(read_config(path)) is not None:
             name = name or path.resolve().name

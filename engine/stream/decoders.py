@@ -13,10 +13,10 @@ from typing import Protocol
 import numpy as np
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
+from voxtune.engine.families.qwen3_asr.layout import FORCED_ALIGNER, QWEN3_ASR
+from voxtune.engine.families.whisper.continuation import ContinuationDecoder, Hypothesis
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.models.qwen3_layout import FORCED_ALIGNER, QWEN3_ASR
-from voxtune.engine.stream.continuation import ContinuationDecoder, Hypothesis
-from voxtune.engine.stream.qwen3_continuation import Qwen3ContinuationDecoder
 from voxtune.engine.types import TranscriptionOptions
 
 

@@ -5,7 +5,7 @@ the audio of the current utterance in a buffer and decodes it again every step (
 second of new audio), and a commit policy (LocalAgreement-2) decides which words are final.
 Committed words in the buffer are the decoder's forced prefix, committed words before it
 its prompt, and the last step's tentative words its draft, so a step pays token by token
-only for what is new (``continuation.py``). The buffer is cut at committed sentence ends
+only for what is new (a family's ``continuation.py``). The buffer is cut at committed sentence ends
 and at pauses, so each step's cost and the memory held stay bounded however long the
 session runs; VAD keeps silence out of it altogether. When an utterance ends, its last
 seconds stay in the buffer (the silence after them dropped), so the next utterance is heard
@@ -22,8 +22,8 @@ from dataclasses import replace
 import numpy as np
 
 from voxtune.engine.audio.sources import AudioSource
+from voxtune.engine.families.whisper.continuation import Hypothesis
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.continuation import Hypothesis
 from voxtune.engine.stream.decoders import make_continuation_decoder
 from voxtune.engine.stream.held_audio import HeldAudio
 from voxtune.engine.stream.memory import release_freed_memory

@@ -6,12 +6,12 @@ Heavy (torch, transformers): import from the engine process or the CLI, never fr
 from __future__ import annotations
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.transcriber import Qwen3Transcriber
+from voxtune.engine.families.whisper.transcriber import Transcriber
+from voxtune.engine.families.whisper.window import WindowDecoder, WindowRequest, WindowResult
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.transcribe.files import transcribe_file
-from voxtune.engine.transcribe.qwen3_transcriber import Qwen3Transcriber
-from voxtune.engine.transcribe.transcriber import Transcriber
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
-from voxtune.engine.transcribe.window import WindowDecoder, WindowRequest, WindowResult
 
 
 def make_transcriber(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from voxtune.engine.audio import decode_audio
-from voxtune.engine.transcribe.transcriber import Transcriber
+from voxtune.engine.families.whisper.transcriber import Transcriber
 from voxtune.engine.types import Segment, Transcript, TranscriptionOptions
 
 ProgressCallback = Callable[[Segment, float], None]  # (segment just decoded, audio duration)

@@ -63,11 +63,11 @@ def tune_family(loaded: LoadedModel) -> TuneFamily:
     """The tuning side of ``loaded``'s family; ModelError for a family that cannot be tuned."""
     family = loaded.info.family
     if family == "whisper":
-        from voxtune.engine.tune.whisper_family import WhisperFamily
+        from voxtune.engine.families.whisper.tune import WhisperFamily
 
         return WhisperFamily(loaded)
     if family == "qwen3_asr":
-        from voxtune.engine.tune.qwen3_family import Qwen3Family
+        from voxtune.engine.families.qwen3_asr.tune import Qwen3Family
 
         return Qwen3Family(loaded)
     raise ModelError(

@@ -30,15 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
-from voxtune.engine.transcribe import WindowDecoder
-from voxtune.engine.transcribe.alignment import (
+from voxtune.engine.families.whisper.alignment import (
     WordSpan,
     split_words,
     timed_word,
     token_pass,
 )
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
+from voxtune.engine.transcribe import WindowDecoder
 from voxtune.engine.types import TranscriptionOptions, Word
 
 SAMPLE_RATE = 16000

@@ -12,9 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.transcribe.vad import VadOptions, speech_regions
-from voxtune.engine.transcribe.window import (
+from voxtune.engine.families.whisper.window import (
     MAX_PROMPT_TOKENS,
     SAMPLE_RATE,
     WINDOW_SAMPLES,
@@ -22,6 +20,8 @@ from voxtune.engine.transcribe.window import (
     WindowDecoder,
     WindowRequest,
 )
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.types import Checkpoint, Segment, TranscriptionInfo, TranscriptionOptions
 
 MIN_WINDOW_SECONDS = 0.1  # less audio than this left in a region is not worth a window
