@@ -139,7 +139,7 @@ def test_resuming_from_any_checkpoint_gives_the_uninterrupted_result(
     tiny_asr: Path, speech: np.ndarray, offset: float
 ) -> None:
     """Resumed as the job runner does: the file decoded from the checkpoint's sample."""
-    from voxtune.engine.families.whisper.transcriber import sample_index
+    from voxtune.engine.transcribe.samples import sample_index
 
     first = round(offset * REFERENCE_RATE)  # the file's sample at ``speech[0]``
     transcriber = Qwen3Transcriber(load_model(str(tiny_asr)), batch_size=2, max_chunk_seconds=8)

@@ -24,13 +24,13 @@ import numpy as np
 from voxtune.engine import protocol as p
 from voxtune.engine.audio import decode_audio, probe
 from voxtune.engine.errors import AudioError, VoxtuneError
-from voxtune.engine.families.whisper.transcriber import sample_index
 from voxtune.engine.jobs.batching import SHORT_SECONDS, length_buckets
 from voxtune.engine.jobs.job import Job, JobSpec
 from voxtune.engine.jobs.model_cache import ModelCache
 from voxtune.engine.jobs.store import JobStore
 from voxtune.engine.process.config import EngineConfig
 from voxtune.engine.subtitles import write_outputs
+from voxtune.engine.transcribe.samples import sample_index
 from voxtune.engine.types import Checkpoint, Transcript, TranscriptionOptions
 
 log = logging.getLogger(__name__)

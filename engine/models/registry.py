@@ -12,11 +12,9 @@ from pathlib import Path
 
 from voxtune.app.paths import models_dir
 from voxtune.engine.errors import ModelError
-from voxtune.engine.families.qwen3_asr.layout import qwen3_family
 from voxtune.engine.families.qwen3_asr.registry import (
     QWEN3_MODELS,
     import_qwen3,
-    qwen3_folder_info,
     qwen3_listing,
     resolve_qwen3,
 )
@@ -222,12 +220,14 @@ def hf_directory_info(path: Path, source: str) -> ModelInfo:
         raise ModelError(
             f"{path}: no .safetensors weights (other weight formats are not loaded, for safety)"
         )
-    if qwen3_family(config):
-        return qwen3_folder_info(path, path.name, source)
-    family = str(config.get("model_type", "unknown"))
+    from voxtune.engine.families.table import family_for_config
+
+    family = family_for_config(config)
+    if family is not None and (info := family.folder_info(path, config, source)):
+        return info
     return ModelInfo(
         name=path.name,
-        family=family,
+        family=family.name if family else str(config.get("model_type", "unknown")),
         languages=_hf_languages(path, config),
         size_bytes=directory_size(path),
         location=path,

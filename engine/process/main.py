@@ -177,7 +177,7 @@ class Engine:
                     raise VoxtuneError("start_live: a live session is already running")
                 from voxtune.engine.process.live import LiveSession
 
-                self.live = LiveSession(command, self.outbox.emit, self.config.device)
+                self.live = LiveSession(command, self.outbox.emit, self.config)
                 self.live.start()
             case p.StopLive():
                 if self.live is None or not self.live.running:

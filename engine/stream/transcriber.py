@@ -22,9 +22,8 @@ from dataclasses import replace
 import numpy as np
 
 from voxtune.engine.audio.sources import AudioSource
-from voxtune.engine.families.whisper.continuation import Hypothesis
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.decoders import make_continuation_decoder
+from voxtune.engine.stream.decoders import Hypothesis, StreamDecoder, make_continuation_decoder
 from voxtune.engine.stream.held_audio import HeldAudio
 from voxtune.engine.stream.memory import release_freed_memory
 from voxtune.engine.stream.policy import CommitPolicy, LocalAgreement
@@ -55,9 +54,13 @@ class StreamingTranscriber:
         speech: SpeechDetector | None = None,
         clock: Callable[[], float] = time.time,
         aligner: LoadedModel | None = None,
+        decoder: StreamDecoder | None = None,
     ) -> None:
+        # ``decoder``: one a ReadyModel built; else the one ``loaded``'s family gives.
         self.options = options or StreamingOptions()
-        self.decoder = make_continuation_decoder(loaded, self.options.transcription, aligner)
+        self.decoder = decoder or make_continuation_decoder(
+            loaded, self.options.transcription, aligner
+        )
         self.policy = policy or LocalAgreement(self.options.agreement, self.options.commit_margin)
         self.speech = speech or SpeechDetector(self.options.vad_threshold)
         self.clock = clock

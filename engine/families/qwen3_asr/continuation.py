@@ -36,8 +36,8 @@ import numpy as np
 from voxtune.engine.families.forced_aligner.aligner import ForcedAligner
 from voxtune.engine.families.qwen3_asr.transcriber import check_request, language_names
 from voxtune.engine.families.qwen3_asr.words import ASR_TEXT, ScoredWord, is_cjk
-from voxtune.engine.families.whisper.continuation import Hypothesis
 from voxtune.engine.models import LoadedModel
+from voxtune.engine.stream.decoders import Hypothesis
 from voxtune.engine.stream.threads import FastestThreadCount, torch_threads
 from voxtune.engine.types import TranscriptionOptions, Word
 

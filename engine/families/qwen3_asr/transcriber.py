@@ -31,8 +31,8 @@ from voxtune.engine.families.qwen3_asr.chunks import (
 )
 from voxtune.engine.families.qwen3_asr.overlap import merge_overlap
 from voxtune.engine.families.qwen3_asr.words import ParsedOutput, parse_output
-from voxtune.engine.families.whisper.transcriber import sample_index
 from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.samples import sample_index
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.types import (
     Checkpoint,

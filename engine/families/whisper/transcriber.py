@@ -21,6 +21,7 @@ from voxtune.engine.families.whisper.window import (
     WindowRequest,
 )
 from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.samples import sample_index
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.types import Checkpoint, Segment, TranscriptionInfo, TranscriptionOptions
 
@@ -169,12 +170,6 @@ class Transcriber:
                     )
                     results[index].extend(more)
         return results
-
-
-def sample_index(seconds: float) -> int:
-    """The sample at ``seconds``: one rounding for every slice, so resumed slices match —
-    the same as ``decode_audio(start=…)`` (``int`` would put 1001/16000 s at sample 1000)."""
-    return round(seconds * SAMPLE_RATE)
 
 
 def _normalised(checkpoint: Checkpoint) -> Checkpoint:
