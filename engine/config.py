@@ -14,4 +14,7 @@ class EngineConfig:
     # Short files (one window, <= 30 s) decoded together; 1 decodes every file on its own.
     batch_size: int = 8
     heartbeat_s: float = 0.5
+    # Loaded weights kept for reuse, in bytes (least recently used goes first); None: the
+    # VOXTUNE_MODEL_CACHE_BYTES environment variable, else half the machine's memory.
+    model_cache_bytes: int | None = None
     run_queue: bool = True  # False: answer commands but start no job (a UI that only lists)

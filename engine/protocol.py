@@ -102,6 +102,8 @@ class StartLive(Command):
     device: str | int | None = None  # a sounddevice input; None: the system default
     file: str | None = None  # play this file as if it were the microphone instead
     speed: float | None = 1.0  # with ``file``: 1.0 real time, 4.0 four times, None unpaced
+    aligner: str | None = None  # a forced aligner's name or folder; "none": none; None: default
+    step_seconds: float = 1.0  # audio between decodes, as ``voxtune live --step``
 
 
 @dataclass(frozen=True, slots=True)

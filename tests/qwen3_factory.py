@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voxtune.engine.models.qwen3_layout import CHAT_TEMPLATES
+from voxtune.engine.families.qwen3_asr.layout import CHAT_TEMPLATES
 
 SPECIAL_TOKENS = (
     "<|endoftext|>",

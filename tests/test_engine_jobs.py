@@ -168,7 +168,7 @@ def test_resuming_from_any_checkpoint_gives_the_uninterrupted_result(
     long_speech: Path, transcriber, reference: Reference
 ) -> None:
     from voxtune.engine.audio import decode_audio
-    from voxtune.engine.transcribe.transcriber import sample_index
+    from voxtune.engine.transcribe.samples import sample_index
 
     audio = decode_audio(long_speech)
     checkpoints = [transcriber.begin(audio, OPTIONS)]

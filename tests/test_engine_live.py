@@ -55,3 +55,15 @@ def test_a_bad_file_is_reported_not_crashed(engine: EngineClient, tmp_path: Path
     error = engine.wait_for(lambda e: isinstance(e, p.EngineError), timeout=120)
     assert error.message == f"{notes}: not an audio or video file"
     assert isinstance(engine.request(p.Ping()), p.Pong)  # the engine lives on
+
+
+def test_live_in_the_app_takes_the_aligner_as_the_cli_does(
+    engine: EngineClient, english_dev, tiny_aligner: Path
+) -> None:
+    # The one model builder applies one aligner rule: Whisper times its own words.
+    engine.send(p.StartLive(file=str(english_dev[0].path), aligner=str(tiny_aligner)))
+    error = engine.wait_for(lambda e: isinstance(e, p.EngineError), timeout=300)
+    assert error.message == (
+        f"{tiny_aligner}: a forced aligner times Qwen3-ASR words; "
+        "whisper-tiny.en is a whisper model"
+    )

@@ -20,8 +20,8 @@ from test_engine_jobs import short_prompts, write_long_speech
 
 from voxtune.app import paths
 from voxtune.engine import protocol as p
+from voxtune.engine.families.qwen3_asr.layout import native_to_original
 from voxtune.engine.jobs import JobSpec, JobStore
-from voxtune.engine.models.qwen3_layout import native_to_original
 from voxtune.engine.process import EngineConfig
 from voxtune.engine.types import TranscriptionOptions
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_qwen3_models import tensors
 
-from voxtune.engine.models.qwen3_layout import native_to_original
+from voxtune.engine.families.qwen3_asr.layout import native_to_original
 
 
 @pytest.fixture(scope="module")

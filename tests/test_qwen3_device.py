@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from voxtune.engine.errors import ModelError
-from voxtune.engine.models import load_model
-from voxtune.engine.models.qwen3_memory import (
+from voxtune.engine.families.qwen3_asr.memory import (
     HEADROOM,
     check_fits,
     parameter_count,
     weight_bytes,
 )
+from voxtune.engine.models import load_model
 
 
 def test_the_estimate_counts_every_parameter_the_model_loads(tiny_asr: Path) -> None:

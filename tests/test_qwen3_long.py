@@ -15,11 +15,11 @@ import pytest
 from media_factory import REFERENCE_RATE, concatenate_speech
 from qwen3_factory import build_scripted_qwen3_asr
 
+from voxtune.engine.families.qwen3_asr.chunks import ChunkSpan, chunk_spans, first_span_at
+from voxtune.engine.families.qwen3_asr.overlap import Cut, merge_overlap, normalise
+from voxtune.engine.families.qwen3_asr.transcriber import Chunk
 from voxtune.engine.models import load_model
 from voxtune.engine.transcribe import Qwen3Transcriber
-from voxtune.engine.transcribe.qwen3_chunks import ChunkSpan, chunk_spans, first_span_at
-from voxtune.engine.transcribe.qwen3_overlap import Cut, merge_overlap, normalise
-from voxtune.engine.transcribe.qwen3_transcriber import Chunk
 from voxtune.engine.types import Checkpoint, TranscriptionOptions
 
 GREEDY = TranscriptionOptions(language="en", beam_size=1, vad=False)
@@ -139,7 +139,7 @@ def test_resuming_from_any_checkpoint_gives_the_uninterrupted_result(
     tiny_asr: Path, speech: np.ndarray, offset: float
 ) -> None:
     """Resumed as the job runner does: the file decoded from the checkpoint's sample."""
-    from voxtune.engine.transcribe.transcriber import sample_index
+    from voxtune.engine.transcribe.samples import sample_index
 
     first = round(offset * REFERENCE_RATE)  # the file's sample at ``speech[0]``
     transcriber = Qwen3Transcriber(load_model(str(tiny_asr)), batch_size=2, max_chunk_seconds=8)

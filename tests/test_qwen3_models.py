@@ -10,9 +10,9 @@ import pytest
 from safetensors import safe_open
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import native_to_original, original_to_native
+from voxtune.engine.families.qwen3_asr.registry import DEFAULT_ALIGNER, resolve_qwen3
 from voxtune.engine.models import load_model, resolve_model
-from voxtune.engine.models.qwen3_layout import native_to_original, original_to_native
-from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
 
 
 @pytest.fixture

@@ -27,10 +27,9 @@ from qwen3_factory import build_scripted_qwen3_asr
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.errors import ModelError, VoxtuneError
+from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
 from voxtune.engine.models import LoadedModel, load_model
-from voxtune.engine.stream.continuation import Hypothesis
-from voxtune.engine.stream.decoders import make_continuation_decoder
-from voxtune.engine.stream.qwen3_continuation import Qwen3ContinuationDecoder
+from voxtune.engine.stream.decoders import Hypothesis, make_continuation_decoder
 from voxtune.engine.types import TranscriptionOptions, Word
 
 RATE = 16000

@@ -18,10 +18,10 @@ from conftest import Utterance
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.errors import ModelError, VoxtuneError
+from voxtune.engine.families.qwen3_asr.transcriber import Chunk
+from voxtune.engine.families.qwen3_asr.words import parse_output
 from voxtune.engine.models import load_model
 from voxtune.engine.transcribe import Qwen3Transcriber, make_transcriber
-from voxtune.engine.transcribe.qwen3_transcriber import Chunk
-from voxtune.engine.transcribe.qwen3_words import parse_output
 from voxtune.engine.types import TranscriptionOptions
 
 # Cached decoding (one token at a time against a KV cache) and one full forward pass sum in a

@@ -201,7 +201,7 @@ def test_a_whole_utterance_in_one_step_reads_as_the_offline_decoder_writes_it(
     # reads "the romantic" as "a romantic" and "can fly" as "comply" here. Offline without
     # VAD and fallback sees the very same audio, so each file must read word for word alike.
     from voxtune.engine.evaluation import normalize_text
-    from voxtune.engine.stream.continuation import ContinuationDecoder
+    from voxtune.engine.families.whisper.continuation import ContinuationDecoder
     from voxtune.engine.stream.updates import live_transcription_options
     from voxtune.engine.transcribe import Transcriber
     from voxtune.engine.types import TranscriptionOptions

@@ -11,9 +11,9 @@ from media_factory import read_speech
 
 from voxtune.engine.audio import decode_audio
 from voxtune.engine.evaluation import normalize_text, word_error_rate
+from voxtune.engine.families.whisper.window import compression_ratio
 from voxtune.engine.models import load_model
 from voxtune.engine.transcribe import Transcriber
-from voxtune.engine.transcribe.window import compression_ratio
 from voxtune.engine.types import Segment, TranscriptionOptions
 
 RATE = 16000

@@ -20,10 +20,10 @@ from safetensors.torch import load_file
 from tune_factory import build_trainable_qwen3, kill_after_checkpoint, voxtune
 
 from voxtune.engine.audio import decode_audio
+from voxtune.engine.families.qwen3_asr.tune import Qwen3Family
 from voxtune.engine.models import load_model
 from voxtune.engine.tune import TuneConfig, run_tune
 from voxtune.engine.tune.datasets import read_dataset
-from voxtune.engine.tune.qwen3_family import Qwen3Family
 from voxtune.engine.tune.validation import check_rows
 
 ADAPTER_WEIGHTS = "adapter/adapter_model.safetensors"

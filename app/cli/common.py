@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxtune.engine.models.info import DEFAULT_MODEL
+from voxtune.engine.models.ready import ModelRequest
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.family import OfflineTranscriber
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +43,7 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
         help="Qwen3-ForcedAligner name or path for word times (default: "
         "qwen3-forced-aligner-0.6b when downloaded; 'none' for segment times only)",
     )
+    add_backend_argument(parser)
 
 
 def decoding_options(args: argparse.Namespace) -> TranscriptionOptions:
@@ -93,19 +100,24 @@ def subtitle_rules(args: argparse.Namespace) -> SubtitleRules:
     )
 
 
-def load_transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # -> Transcriber
-    from voxtune.engine.models import load_model
-    from voxtune.engine.transcribe import make_transcriber
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="torch", help="what runs the model (default: torch)")
 
+
+def model_request(args: argparse.Namespace) -> ModelRequest:
+    """The model the decoding options name, as ``build_model`` takes it."""
     adapter = getattr(args, "adapter", None)
-    if adapter is not None:
-        from voxtune.engine.tune import load_with_adapter
-
-        loaded = load_with_adapter(adapter, base=args.model, device=args.device)
-    else:
-        loaded = load_model(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype)
-    from voxtune.engine.models.aligners import load_aligner
-
-    return make_transcriber(
-        loaded, load_aligner(loaded, getattr(args, "aligner", None), args.device)
+    return ModelRequest(
+        name=args.model,
+        backend=getattr(args, "backend", "torch"),
+        dtype=args.dtype,
+        device=args.device,
+        aligner=getattr(args, "aligner", None),
+        adapter=Path(adapter) if adapter is not None else None,
     )
+
+
+def load_transcriber(args: argparse.Namespace) -> OfflineTranscriber:
+    from voxtune.engine.models import build_model
+
+    return build_model(model_request(args), decoding_options(args)).offline_transcriber()

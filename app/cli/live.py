@@ -12,10 +12,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from voxtune.app.cli.common import add_backend_argument
 from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.models.info import DEFAULT_MODEL
+from voxtune.engine.models.loader import DTYPES
+
+if TYPE_CHECKING:
+    from voxtune.engine.stream import StreamingTranscriber
 
 DIM, RESET, CLEAR_LINE = "\x1b[2m", "\x1b[0m", "\r\x1b[K"
 
@@ -64,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Qwen3-ASR models: Qwen3-ForcedAligner for word times (default: "
         "qwen3-forced-aligner-0.6b when downloaded; 'none' for estimated times)",
     )  # fmt: skip
+    parser.add_argument(
+        "--dtype", default="float32", choices=DTYPES,
+        help="weights: int8 quantises linear layers (CPU, Whisper)",
+    )  # fmt: skip
+    add_backend_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON line an event")
     parser.set_defaults(func=run)
 
@@ -101,14 +111,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _transcriber(args: argparse.Namespace) -> StreamingTranscriber:
     from dataclasses import replace
 
-    from voxtune.engine.models import load_model, resolve_model
-    from voxtune.engine.models.aligners import load_aligner
-    from voxtune.engine.models.qwen3_layout import QWEN3_ASR
-    from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
-    from voxtune.engine.transcribe.qwen3_transcriber import check_request
+    from voxtune.engine.models import ModelRequest, build_model
+    from voxtune.engine.stream import StreamingOptions
 
     defaults = StreamingOptions()
     options = replace(
@@ -118,14 +125,15 @@ def _transcriber(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             defaults.transcription, language=args.language, beam_size=args.beam_size
         ),
     )
-    info = resolve_model(args.model)
-    if info.family == QWEN3_ASR:
-        # Said before the weights load, so a typo costs a moment, not a model load.
-        check_request(info.name, options.transcription, info.languages)
-    loaded = load_model(args.model, device=args.compute)
-    # Whisper times its words itself; Qwen3-ASR needs an aligner for measured times.
-    aligner = load_aligner(loaded, args.aligner, args.compute)
-    return StreamingTranscriber(loaded, options, aligner=aligner)
+    request = ModelRequest(
+        name=args.model,
+        backend=args.backend,
+        dtype=args.dtype,
+        device=args.compute,
+        aligner=args.aligner,
+    )
+    # The request is checked against the family before the weights load.
+    return build_model(request, options.transcription).streaming_transcriber(options)
 
 
 def _print_devices(devices: list, as_json: bool) -> None:  # list[InputDevice]
@@ -144,6 +152,16 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
 
+def _is_file(source: Any) -> bool:
+    from voxtune.engine.audio.sources import FileSource
+
+    return isinstance(source, FileSource)
+
+
+def _source_name(source: Any) -> str:
+    return str(source.path) if _is_file(source) else source.device.name
+
+
 def _words(words: tuple) -> list[dict[str, Any]]:
     return [_fields(w) for w in words]
 
@@ -157,8 +175,8 @@ class _JsonOutput:
         self.stream.flush()
 
     def started(self, source: Any) -> None:
-        kind = "file" if hasattr(source, "path") else "microphone"
-        name = str(source.path) if kind == "file" else source.device.name
+        kind = "file" if _is_file(source) else "microphone"
+        name = _source_name(source)
         self._emit({"event": "started", "time": time.time(), "source": kind, "name": name,
                     "sample_rate": source.sampling_rate})  # fmt: skip
 
@@ -187,7 +205,7 @@ class _TextOutput:
         self.line = ""  # committed text on the current terminal line
 
     def started(self, source: Any) -> None:
-        name = source.path if hasattr(source, "path") else source.device.name
+        name = _source_name(source)
         print(f"voxtune: listening to {name} (Ctrl-C stops)", file=sys.stderr)
 
     def update(self, update: Any) -> None:

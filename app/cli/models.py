@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxtune.engine.errors import VoxtuneError
-
 if TYPE_CHECKING:
     from voxtune.engine.models import ModelInfo
 
@@ -40,7 +38,7 @@ def describe_languages(languages: tuple[str, ...]) -> str:
 
 
 def _location(info: ModelInfo) -> str:
-    from voxtune.engine.models.qwen3_registry import DOWNLOAD_BYTES, QWEN3_MODELS
+    from voxtune.engine.families.qwen3_asr.registry import DOWNLOAD_BYTES, QWEN3_MODELS
 
     if info.source == "embedded" and info.size_bytes == 0:
         return "embedded (not imported yet)"
@@ -83,16 +81,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_pull(args: argparse.Namespace) -> int:
-    from voxtune.engine.models import pull_model
-    from voxtune.engine.models.builtin import BUILTIN_MODELS
-    from voxtune.engine.models.qwen3_registry import QWEN3_MODELS, resolve_qwen3
+    from voxtune.engine.models.registry import fetch_model
 
-    if args.repo_id in BUILTIN_MODELS:
-        raise VoxtuneError(f"{args.repo_id}: built in, nothing to fetch")
-    if args.repo_id in QWEN3_MODELS:  # a registry name stands for its Hub id
-        info = resolve_qwen3(args.repo_id)
-        print(f"fetched {info.name} ({info.family}) into {info.location}")
-        return 0
-    info = pull_model(args.repo_id)
+    info = fetch_model(args.repo_id)
     print(f"fetched {info.name} ({info.family}) into {info.location}")
     return 0

@@ -30,7 +30,7 @@ from voxtune.engine.jobs.job import Job, JobSpec
 from voxtune.engine.jobs.model_cache import ModelCache
 from voxtune.engine.jobs.store import JobStore
 from voxtune.engine.subtitles import write_outputs
-from voxtune.engine.transcribe.transcriber import sample_index
+from voxtune.engine.transcribe.samples import sample_index
 from voxtune.engine.types import Checkpoint, Transcript, TranscriptionOptions
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from voxtune.engine.models.hub import pull_model
 from voxtune.engine.models.info import DEFAULT_MODEL, LoadedModel, ModelInfo
 from voxtune.engine.models.loader import clear_model_cache, load_model
+from voxtune.engine.models.ready import ModelRequest, ReadyModel, build_model
 from voxtune.engine.models.registry import list_models, resolve_model
 
 
@@ -25,6 +26,9 @@ __all__ = [
     "DEFAULT_MODEL",
     "LoadedModel",
     "ModelInfo",
+    "ModelRequest",
+    "ReadyModel",
+    "build_model",
     "clear_model_cache",
     "import_ctranslate2",
     "list_models",

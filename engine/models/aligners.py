@@ -1,4 +1,4 @@
-"""Which Qwen3-ForcedAligner times a model's words: one rule for the CLI, live and jobs."""
+"""Which forced aligner times a model's words: one rule for the CLI, live and jobs."""
 
 from __future__ import annotations
 
@@ -13,26 +13,21 @@ NO_ALIGNER = "none"  # asked for segment times only
 
 
 def load_aligner(loaded: LoadedModel, name: str | None, device: str) -> LoadedModel | None:
-    """The aligner for ``loaded``: ``name`` (``"none"``: none), or by default the registry's
-    one when it is already downloaded — never a download nobody asked for. Whisper times its
-    own words: an aligner named for it is refused rather than silently ignored."""
+    """The aligner for ``loaded``: ``name`` (``"none"``: none), or by default its family's
+    (``Family.default_aligner``: one already here, never a download nobody asked for). A
+    family that times its own words refuses an aligner named for it rather than ignore it."""
+    from voxtune.engine.families.table import family_of
     from voxtune.engine.models import load_model
-    from voxtune.engine.models.qwen3_layout import QWEN3_ASR
-    from voxtune.engine.models.qwen3_registry import DEFAULT_ALIGNER, resolve_qwen3
 
     if name == NO_ALIGNER:
         return None
-    if loaded.info.family != QWEN3_ASR:
+    family = family_of(loaded.info)
+    if not family.takes_aligner:
         if name is None:
             return None
         raise ModelError(
             f"{name}: a forced aligner times Qwen3-ASR words; "
             f"{loaded.info.name} is a {loaded.info.family} model"
         )
-    if name is None:
-        try:
-            resolve_qwen3(DEFAULT_ALIGNER, download=False)
-        except ModelError:
-            return None
-        name = DEFAULT_ALIGNER
-    return load_model(name, device=device)
+    name = name if name is not None else family.default_aligner()
+    return None if name is None else load_model(name, device=device)

@@ -11,6 +11,12 @@ import json
 from pathlib import Path
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.registry import (
+    QWEN3_MODELS,
+    import_qwen3,
+    qwen3_listing,
+    resolve_qwen3,
+)
 from voxtune.engine.home import models_dir
 from voxtune.engine.models.builtin import BUILTIN_MODELS
 from voxtune.engine.models.ct2_source import CT2Source
@@ -24,14 +30,6 @@ from voxtune.engine.models.manifest import (
     read_manifest,
     verify_adapter,
     verify_weights,
-)
-from voxtune.engine.models.qwen3_layout import qwen3_family
-from voxtune.engine.models.qwen3_registry import (
-    QWEN3_MODELS,
-    import_qwen3,
-    qwen3_folder_info,
-    qwen3_listing,
-    resolve_qwen3,
 )
 from voxtune.engine.models.whisper_tokenizer_files import (
     MULTILINGUAL_VOCAB_SIZE,
@@ -82,6 +80,20 @@ def list_models() -> list[ModelInfo]:
     return infos
 
 
+def fetch_model(name: str) -> ModelInfo:
+    """Download ``name`` now: a registry name (``qwen3-asr-0.6b``) or a Hub id (``org/name``).
+
+    The CLI's ``models pull`` and the engine's PullModel share this, so both accept the names
+    ``models list`` shows."""
+    from voxtune.engine.models.hub import pull_model
+
+    if name in BUILTIN_MODELS:
+        raise ModelError(f"{name}: built in, nothing to fetch")
+    if name in QWEN3_MODELS:  # a registry name stands for its Hub id
+        return resolve_qwen3(name)
+    return pull_model(name)
+
+
 def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     """``voxtune models import``: a CTranslate2 Whisper folder, or a Qwen3-ASR folder in either
     layout (converted to the native one), into the model store as ``name``."""
@@ -92,7 +104,7 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     if chosen in BUILTIN_MODELS or chosen in QWEN3_MODELS:
         raise ModelError(f"{chosen!r}: a built-in or registry name (choose another --name)")
     if path.is_dir() and not (path / "model.bin").is_file() and (path / "config.json").is_file():
-        from voxtune.engine.models.qwen3_layout import qwen3_family, read_config
+        from voxtune.engine.families.qwen3_asr.layout import qwen3_family, read_config
 
         if qwen3_family(read_config(path)) is not None:
             if not _is_plain_name(chosen):
@@ -226,12 +238,14 @@ def hf_directory_info(path: Path, source: str) -> ModelInfo:
         raise ModelError(
             f"{path}: no .safetensors weights (other weight formats are not loaded, for safety)"
         )
-    if qwen3_family(config):
-        return qwen3_folder_info(path, path.name, source)
-    family = str(config.get("model_type", "unknown"))
+    from voxtune.engine.families.table import family_for_config
+
+    family = family_for_config(config)
+    if family is not None and (info := family.folder_info(path, config, source)):
+        return info
     return ModelInfo(
         name=path.name,
-        family=family,
+        family=family.name if family else str(config.get("model_type", "unknown")),
         languages=_hf_languages(path, config),
         size_bytes=directory_size(path),
         location=path,

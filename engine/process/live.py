@@ -13,27 +13,40 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voxtune.engine import protocol as p
+from voxtune.engine.config import EngineConfig
 from voxtune.engine.errors import VoxtuneError
 
 LEVEL_INTERVAL_S = 0.1
 
 
 class LiveSession:
-    def __init__(self, command: p.StartLive, emit: Callable[[p.Event], None], device: str) -> None:
+    def __init__(
+        self, command: p.StartLive, emit: Callable[[p.Event], None], config: EngineConfig
+    ) -> None:
+        """The model is built as ``voxtune live`` builds it: the same aligner rule, the
+        engine's device and dtype, the command's step."""
         from voxtune.engine.audio.sources import FileSource, MicrophoneSource
-        from voxtune.engine.models import load_model
-        from voxtune.engine.stream import StreamingOptions, StreamingTranscriber
+        from voxtune.engine.models import ModelRequest, build_model
+        from voxtune.engine.stream import StreamingOptions
         from voxtune.engine.stream.updates import live_transcription_options
 
         self.emit = emit
         options = StreamingOptions(
+            step_seconds=command.step_seconds,
             transcription=replace(
                 live_transcription_options(),
                 language=command.options.language,
                 beam_size=command.options.beam_size,
-            )
+            ),
         )
-        self.transcriber = StreamingTranscriber(load_model(command.model, device=device), options)
+        request = ModelRequest(
+            name=command.model,
+            dtype=config.dtype,
+            device=config.device,
+            aligner=command.aligner,
+        )
+        ready = build_model(request, options.transcription)
+        self.transcriber = ready.streaming_transcriber(options)
         if command.file is not None:
             self.source = FileSource(command.file, speed=command.speed)
             self.name = str(command.file)

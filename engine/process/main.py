@@ -250,7 +250,7 @@ class Engine:
             from voxtune.engine.process.live import LiveSession
 
             try:
-                session = LiveSession(command, self.emit_live, self.config.device)
+                session = LiveSession(command, self.emit_live, self.config)
             except BaseException:
                 with self._lock:
                     wanted = self.live_loading is command

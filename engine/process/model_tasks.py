@@ -80,12 +80,12 @@ class ModelTasks:
         def task() -> None:
             from huggingface_hub.constants import HF_HUB_CACHE
 
-            from voxtune.engine.models import pull_model
+            from voxtune.engine.models.registry import fetch_model
 
             # The repository's own folder in the cache: its blobs grow as they download.
             folder = Path(HF_HUB_CACHE) / ("models--" + command.repo_id.replace("/", "--"))
             with self._progress("pull", command.repo_id, folder, None, command.seq):
-                info = pull_model(command.repo_id)
+                info = fetch_model(command.repo_id)
             self._changed(info.name, "pulled", command.seq)
 
         self.worker.submit(command, task)

@@ -1,4 +1,4 @@
-"""The continuation decoder for a model's family: what a live session decodes its buffer with.
+"""The continuation decoder a model's family gives: what a live session decodes its buffer with.
 
 Every family answers the same question (``StreamDecoder.decode``): the words heard in the
 buffer after the committed ones, as token ids the stream hands back next step as prompt,
@@ -8,16 +8,29 @@ prefix and draft. So one streaming transcriber and one commit policy serve them 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from voxtune.engine.errors import ModelError
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.models.qwen3_layout import FORCED_ALIGNER, QWEN3_ASR
-from voxtune.engine.stream.continuation import ContinuationDecoder, Hypothesis
-from voxtune.engine.stream.qwen3_continuation import Qwen3ContinuationDecoder
-from voxtune.engine.types import TranscriptionOptions
+from voxtune.engine.types import TranscriptionOptions, Word
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """What the model hears in the buffer after the prefix."""
+
+    words: tuple[Word, ...]  # absolute times
+    word_tokens: tuple[tuple[int, ...], ...]  # each word's token ids
+    no_speech_prob: float
+    draft_accepted: int  # draft tokens the model agreed with (paid in the one pass)
+    generated: int  # tokens generated one at a time
+    seconds: float  # wall time of the decode
+
+    @property
+    def tokens(self) -> list[int]:
+        return [t for word in self.word_tokens for t in word]
 
 
 class StreamDecoder(Protocol):
@@ -39,19 +52,8 @@ class StreamDecoder(Protocol):
 def make_continuation_decoder(
     loaded: LoadedModel, options: TranscriptionOptions, aligner: LoadedModel | None = None
 ) -> StreamDecoder:
-    """``aligner``: a Qwen3-ForcedAligner that times a Qwen3-ASR model's words (Whisper times
-    its own from cross-attention)."""
-    family = loaded.info.family
-    if family == QWEN3_ASR:
-        return Qwen3ContinuationDecoder(loaded, options, aligner)
-    if family == FORCED_ALIGNER:
-        raise ModelError(
-            f"{loaded.info.name}: a forced aligner times words but does not transcribe "
-            "(pass it as --aligner with a Qwen3-ASR model)"
-        )
-    if aligner is not None:
-        raise ModelError(
-            f"{aligner.info.name}: a forced aligner times Qwen3-ASR words; "
-            f"{loaded.info.name} times its own"
-        )
-    return ContinuationDecoder(loaded, options)
+    """``aligner``: a forced aligner that times the words of a family that takes one (the
+    others time their own, and refuse it)."""
+    from voxtune.engine.families.table import family_of
+
+    return family_of(loaded.info).stream_decoder(loaded, options, aligner)

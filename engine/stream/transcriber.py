@@ -5,7 +5,7 @@ the audio of the current utterance in a buffer and decodes it again every step (
 second of new audio), and a commit policy (LocalAgreement-2) decides which words are final.
 Committed words in the buffer are the decoder's forced prefix, committed words before it
 its prompt, and the last step's tentative words its draft, so a step pays token by token
-only for what is new (``continuation.py``). The buffer is cut at committed sentence ends
+only for what is new (a family's ``continuation.py``). The buffer is cut at committed sentence ends
 and at pauses, so each step's cost and the memory held stay bounded however long the
 session runs; VAD keeps silence out of it altogether. When an utterance ends, its last
 seconds stay in the buffer (the silence after them dropped), so the next utterance is heard
@@ -23,8 +23,7 @@ import numpy as np
 
 from voxtune.engine.audio.sources import AudioSource
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.continuation import Hypothesis
-from voxtune.engine.stream.decoders import make_continuation_decoder
+from voxtune.engine.stream.decoders import Hypothesis, StreamDecoder, make_continuation_decoder
 from voxtune.engine.stream.held_audio import HeldAudio
 from voxtune.engine.stream.memory import release_freed_memory
 from voxtune.engine.stream.policy import CommitPolicy, LocalAgreement
@@ -55,9 +54,13 @@ class StreamingTranscriber:
         speech: SpeechDetector | None = None,
         clock: Callable[[], float] = time.time,
         aligner: LoadedModel | None = None,
+        decoder: StreamDecoder | None = None,
     ) -> None:
+        # ``decoder``: one a ReadyModel built; else the one ``loaded``'s family gives.
         self.options = options or StreamingOptions()
-        self.decoder = make_continuation_decoder(loaded, self.options.transcription, aligner)
+        self.decoder = decoder or make_continuation_decoder(
+            loaded, self.options.transcription, aligner
+        )
         self.policy = policy or LocalAgreement(self.options.agreement, self.options.commit_margin)
         self.speech = speech or SpeechDetector(self.options.vad_threshold)
         self.clock = clock

@@ -1,35 +1,48 @@
 """Speech to text with timed, scored words.
 
 Heavy (torch, transformers): import from the engine process or the CLI, never from ``ui``.
+Each family's transcriber lives with its family (``engine/families/``); this package holds
+what they share (VAD, sample arithmetic, files) and asks the family table for the rest.
 """
 
 from __future__ import annotations
 
-from voxtune.engine.errors import ModelError
-from voxtune.engine.models import LoadedModel
+from typing import TYPE_CHECKING
+
 from voxtune.engine.transcribe.files import transcribe_file
-from voxtune.engine.transcribe.qwen3_transcriber import Qwen3Transcriber
-from voxtune.engine.transcribe.transcriber import Transcriber
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
-from voxtune.engine.transcribe.window import WindowDecoder, WindowRequest, WindowResult
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.family import OfflineTranscriber
+    from voxtune.engine.models import LoadedModel
+
+# Family classes re-exported for callers that name one; loaded on first use, since the
+# family modules import this package's shared parts.
+_FAMILY_EXPORTS = {
+    "Transcriber": "voxtune.engine.families.whisper.transcriber",
+    "WindowDecoder": "voxtune.engine.families.whisper.window",
+    "WindowRequest": "voxtune.engine.families.whisper.window",
+    "WindowResult": "voxtune.engine.families.whisper.window",
+    "Qwen3Transcriber": "voxtune.engine.families.qwen3_asr.transcriber",
+}
 
 
 def make_transcriber(
     loaded: LoadedModel, aligner: LoadedModel | None = None, batch_size: int = 8
-) -> Transcriber | Qwen3Transcriber:
-    """The transcriber for ``loaded``'s family; ``aligner`` (Qwen3-ForcedAligner) times words.
+) -> OfflineTranscriber:
+    """The offline transcriber ``loaded``'s family gives; ``aligner`` times its words when the
+    family takes one (a family that times its own refuses it)."""
+    from voxtune.engine.families.table import family_of
 
-    Both kinds offer the same loop (``transcribe``, ``begin``/``windows``, ``transcribe_batch``),
-    so the job runner and the CLI need not know which family they run.
-    """
-    if loaded.info.family == "qwen3_asr":
-        return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
-    if loaded.info.family == "qwen3_forced_aligner":
-        raise ModelError(
-            f"{loaded.info.name}: a forced aligner times words but does not transcribe "
-            "(pass it as --aligner with a Qwen3-ASR model)"
-        )
-    return Transcriber(loaded, batch_size=batch_size)
+    return family_of(loaded.info).offline_transcriber(loaded, aligner, batch_size=batch_size)
+
+
+def __getattr__(name: str) -> object:
+    if name in _FAMILY_EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_FAMILY_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxtune.engine.audio import AudioFile
-from voxtune.engine.transcribe.transcriber import Transcriber
 from voxtune.engine.types import Segment, Transcript, TranscriptionOptions
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.family import OfflineTranscriber
 
 ProgressCallback = Callable[[Segment, float], None]  # (segment just decoded, audio duration)
 
 
 def transcribe_file(
     path: str | Path | AudioFile,
-    transcriber: Transcriber,
+    transcriber: OfflineTranscriber,
     options: TranscriptionOptions,
     on_segment: ProgressCallback | None = None,
 ) -> Transcript:

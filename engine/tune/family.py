@@ -1,14 +1,14 @@
 """The family-specific parts of a tune behind one interface; the training loop is shared.
 
-A family knows how its model reads a row (examples and batches), which Linear layers the
-LoRA presets name, where its encoder and decoder live, and how it transcribes for WER.
+Each family's entry in the table (``engine/families/``) gives its recipe through
+``Family.tune_recipe``. A recipe knows how its model reads a row (examples and batches),
+which Linear layers the LoRA presets name, where its encoder and decoder live, and how it
+transcribes for WER.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Protocol
-
-from voxtune.engine.errors import ModelError
 
 if TYPE_CHECKING:
     import torch
@@ -61,15 +61,6 @@ class TuneFamily(Protocol):
 
 def tune_family(loaded: LoadedModel) -> TuneFamily:
     """The tuning side of ``loaded``'s family; ModelError for a family that cannot be tuned."""
-    family = loaded.info.family
-    if family == "whisper":
-        from voxtune.engine.tune.whisper_family import WhisperFamily
+    from voxtune.engine.families.table import family_of
 
-        return WhisperFamily(loaded)
-    if family == "qwen3_asr":
-        from voxtune.engine.tune.qwen3_family import Qwen3Family
-
-        return Qwen3Family(loaded)
-    raise ModelError(
-        f"{loaded.info.name}: tuning supports Whisper and Qwen3-ASR models (not {family})"
-    )
+    return family_of(loaded.info).tune_recipe(loaded)

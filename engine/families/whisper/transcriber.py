@@ -13,15 +13,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.transcribe.vad import VadOptions, speech_regions
-from voxtune.engine.transcribe.window import (
+from voxtune.engine.families.whisper.window import (
     MAX_PROMPT_TOKENS,
     SAMPLE_RATE,
     WINDOW_SECONDS,
     WindowDecoder,
     WindowRequest,
 )
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.samples import sample_index
+from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.types import Checkpoint, Segment, TranscriptionInfo, TranscriptionOptions
 
 MIN_WINDOW_SECONDS = 0.1  # less audio than this left in a region is not worth a window
@@ -192,12 +193,6 @@ class Transcriber:
                     )
                     results[index].extend(more)
         return results
-
-
-def sample_index(seconds: float) -> int:
-    """The sample at ``seconds``: one rounding for every slice, so resumed slices match —
-    the same as ``decode_audio(start=…)`` (``int`` would put 1001/16000 s at sample 1000)."""
-    return round(seconds * SAMPLE_RATE)
 
 
 def _window_audio(audio: np.ndarray, checkpoint: Checkpoint, first: int) -> np.ndarray:

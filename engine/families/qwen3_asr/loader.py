@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import FORCED_ALIGNER
+from voxtune.engine.families.qwen3_asr.memory import check_fits, weight_bytes
 from voxtune.engine.models.info import LoadedModel, ModelInfo
 from voxtune.engine.models.pretrained import load_pretrained
-from voxtune.engine.models.qwen3_layout import FORCED_ALIGNER
-from voxtune.engine.models.qwen3_memory import check_fits, weight_bytes
 
 
 def load_qwen3(info: ModelInfo, device: str, dtype: str) -> LoadedModel:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from voxtune.engine.transcribe.tokens import SpecialTokens
+from voxtune.engine.families.whisper.tokens import SpecialTokens
 
 NEG_INF = float("-inf")
 MAX_INITIAL_TIMESTAMP = 1.0  # seconds

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.transcribe.alignment import (
+from voxtune.engine.families.whisper.alignment import (
     TokenPass,
     split_words,
     timed_word,
     token_pass,
     trim_long_boundary_words,
 )
-from voxtune.engine.transcribe.decoding import Decoder, DecodeSettings, TokenRules
-from voxtune.engine.transcribe.tokens import special_tokens
+from voxtune.engine.families.whisper.decoding import Decoder, DecodeSettings, TokenRules
+from voxtune.engine.families.whisper.tokens import special_tokens
+from voxtune.engine.models import LoadedModel
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 SAMPLE_RATE = 16000

@@ -4,7 +4,7 @@ A region no longer than ``max_seconds`` is one chunk. A longer one is cut into c
 ``max_seconds`` whose neighbours share ``overlap`` seconds: the model has no right context at
 a chunk's end (a word cut in two comes out wrong or not at all), so every word near a cut is
 heard whole by one of the two chunks, and both transcribe a run of the same words that the
-merge (``qwen3_overlap``) lines up. The schedule depends only on the regions and the two
+merge (``overlap``) lines up. The schedule depends only on the regions and the two
 lengths, so a job resumed from a checkpoint recomputes exactly the chunks it had.
 """
 

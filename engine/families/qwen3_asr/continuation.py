@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxtune.engine.families.forced_aligner.aligner import ForcedAligner
+from voxtune.engine.families.qwen3_asr.transcriber import check_request, language_names
+from voxtune.engine.families.qwen3_asr.words import ASR_TEXT, ScoredWord, is_cjk
 from voxtune.engine.models import LoadedModel
-from voxtune.engine.stream.continuation import Hypothesis
-from voxtune.engine.transcribe.qwen3_aligner import ForcedAligner
-from voxtune.engine.transcribe.qwen3_transcriber import check_request, language_names
-from voxtune.engine.transcribe.qwen3_words import ASR_TEXT, ScoredWord, is_cjk
+from voxtune.engine.stream.decoders import Hypothesis
 from voxtune.engine.types import TranscriptionOptions, Word
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def split_words(
     tokens: Sequence[int],
     logprobs: Sequence[float],
 ) -> list[_Piece]:
-    """``tokens`` (written after ``context``) as words, by the rule ``qwen3_words`` uses:
+    """``tokens`` (written after ``context``) as words, by the rule ``words`` uses:
     a word starts at a space or a CJK character. The first token always starts a word, so
     a committed word the model goes on with is never reopened."""
     pieces: list[_Piece] = []

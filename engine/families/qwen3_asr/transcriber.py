@@ -1,9 +1,9 @@
 """Qwen3-ASR transcription with the same surface as ``Transcriber``, resumable chunk by chunk.
 
 Speech regions (silero-VAD) are cut into chunks of at most ``max_chunk_seconds`` that overlap
-inside long regions (``qwen3_chunks``); chunks are decoded in batches (greedy, or beam search
+inside long regions (``chunks``); chunks are decoded in batches (greedy, or beam search
 with ``beam_size`` > 1), each into one segment, and the words two chunks share are merged
-(``qwen3_overlap``). Segment times are the chunk's, cut in the middle of an overlap; word times
+(``overlap``). Segment times are the chunk's, cut in the middle of an overlap; word times
 come from a Qwen3-ForcedAligner when one is given, otherwise there are no words (JSON marks the
 segment ``"timing": "segment"``) and subtitles spread the segment's time over its text.
 
@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from voxtune.engine.errors import VoxtuneError
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.transcribe.qwen3_aligner import ForcedAligner
-from voxtune.engine.transcribe.qwen3_chunks import (
+from voxtune.engine.families.forced_aligner.aligner import ForcedAligner
+from voxtune.engine.families.qwen3_asr.chunks import (
     MIN_CHUNK_SECONDS,
     OVERLAP_SECONDS,
     ChunkSpan,
@@ -30,9 +29,10 @@ from voxtune.engine.transcribe.qwen3_chunks import (
     chunk_spans,
     first_span_at,
 )
-from voxtune.engine.transcribe.qwen3_overlap import merge_overlap
-from voxtune.engine.transcribe.qwen3_words import ParsedOutput, parse_output
-from voxtune.engine.transcribe.transcriber import sample_index
+from voxtune.engine.families.qwen3_asr.overlap import merge_overlap
+from voxtune.engine.families.qwen3_asr.words import ParsedOutput, parse_output
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.transcribe.samples import sample_index
 from voxtune.engine.transcribe.vad import VadOptions, speech_regions
 from voxtune.engine.types import (
     Checkpoint,

@@ -25,19 +25,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from voxtune.engine.models import LoadedModel
-from voxtune.engine.transcribe import WindowDecoder
-from voxtune.engine.transcribe.alignment import (
+from voxtune.engine.families.whisper.alignment import (
     WordSpan,
     split_words,
     timed_word,
     token_pass,
 )
+from voxtune.engine.families.whisper.window import WindowDecoder
+from voxtune.engine.models import LoadedModel
+from voxtune.engine.stream.decoders import Hypothesis
 from voxtune.engine.types import TranscriptionOptions, Word
 
 SAMPLE_RATE = 16000
@@ -46,22 +46,6 @@ MAX_PROMPT_TOKENS = 128
 # Speech runs at ~3-4 tokens a second; more than this is a decoder stuck in a loop.
 MAX_TOKENS_PER_SECOND = 8
 MIN_TOKEN_ALLOWANCE = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Hypothesis:
-    """What the model hears in the buffer after the prefix."""
-
-    words: tuple[Word, ...]  # absolute times
-    word_tokens: tuple[tuple[int, ...], ...]  # each word's token ids
-    no_speech_prob: float
-    draft_accepted: int  # draft tokens the model agreed with (paid in the one pass)
-    generated: int  # tokens generated one at a time
-    seconds: float  # wall time of the decode
-
-    @property
-    def tokens(self) -> list[int]:
-        return [t for word in self.word_tokens for t in word]
 
 
 class ContinuationDecoder:

@@ -13,6 +13,15 @@ import sys
 from pathlib import Path
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import (
+    FORCED_ALIGNER,
+    QWEN3_ASR,
+    copy_native,
+    is_original_layout,
+    original_to_native,
+    qwen3_family,
+    read_config,
+)
 from voxtune.engine.home import models_dir
 from voxtune.engine.models.info import ModelInfo
 from voxtune.engine.models.manifest import (
@@ -23,15 +32,6 @@ from voxtune.engine.models.manifest import (
     manifest_info,
     read_manifest,
     verify_weights,
-)
-from voxtune.engine.models.qwen3_layout import (
-    FORCED_ALIGNER,
-    QWEN3_ASR,
-    copy_native,
-    is_original_layout,
-    original_to_native,
-    qwen3_family,
-    read_config,
 )
 
 QWEN3_MODELS = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from voxtune.engine.transcribe.tokens import NO_SPACE_LANGUAGES, SpecialTokens
+from voxtune.engine.families.whisper.tokens import NO_SPACE_LANGUAGES, SpecialTokens
 from voxtune.engine.types import Word
 
 SECONDS_PER_FRAME = 0.02  # one encoder position

@@ -1,0 +1,1 @@
+"""Qwen3-ASR: layout, loading, chunked decoding, streaming, tuning."""

@@ -1,0 +1,75 @@
+"""Qwen3-ASR's entry in the family table. Heavy modules load when a method needs them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voxtune.engine.errors import ModelError
+from voxtune.engine.families.qwen3_asr.layout import QWEN3_ASR as NAME
+from voxtune.engine.families.qwen3_asr.layout import qwen3_family
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.family import OfflineTranscriber
+    from voxtune.engine.models.info import LoadedModel, ModelInfo
+    from voxtune.engine.stream.decoders import StreamDecoder
+    from voxtune.engine.tune.family import TuneFamily
+    from voxtune.engine.types import TranscriptionOptions
+
+
+class Qwen3Asr:
+    name = NAME
+    transcribes = True
+    takes_aligner = True  # it gives no times itself; a Qwen3-ForcedAligner measures them
+
+    def recognises(self, config: Mapping[str, Any]) -> bool:
+        return qwen3_family(dict(config)) == NAME
+
+    def folder_info(self, path: Path, config: Mapping[str, Any], source: str) -> ModelInfo | None:
+        from voxtune.engine.families.qwen3_asr.registry import qwen3_folder_info
+
+        return qwen3_folder_info(path, path.name, source)
+
+    def load(self, info: ModelInfo, device: str, dtype: str) -> LoadedModel:
+        from voxtune.engine.families.qwen3_asr.loader import load_qwen3
+
+        return load_qwen3(info, device, dtype)
+
+    def default_aligner(self) -> str | None:
+        """The registry's aligner when it is already downloaded: never a download nobody
+        asked for."""
+        from voxtune.engine.families.qwen3_asr.registry import DEFAULT_ALIGNER, resolve_qwen3
+
+        try:
+            resolve_qwen3(DEFAULT_ALIGNER, download=False)
+        except ModelError:
+            return None
+        return DEFAULT_ALIGNER
+
+    def check_request(self, info: ModelInfo, options: TranscriptionOptions) -> None:
+        from voxtune.engine.families.qwen3_asr.transcriber import check_request
+
+        check_request(info.name, options, info.languages)
+
+    def offline_transcriber(
+        self, loaded: LoadedModel, aligner: LoadedModel | None, *, batch_size: int
+    ) -> OfflineTranscriber:
+        from voxtune.engine.families.qwen3_asr.transcriber import Qwen3Transcriber
+
+        return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
+
+    def stream_decoder(
+        self, loaded: LoadedModel, options: TranscriptionOptions, aligner: LoadedModel | None
+    ) -> StreamDecoder:
+        from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
+
+        return Qwen3ContinuationDecoder(loaded, options, aligner)
+
+    def tune_recipe(self, loaded: LoadedModel) -> TuneFamily:
+        from voxtune.engine.families.qwen3_asr.tune import Qwen3Family
+
+        return Qwen3Family(loaded)
+
+
+QWEN3_ASR = Qwen3Asr()

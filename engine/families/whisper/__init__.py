@@ -1,0 +1,1 @@
+"""Whisper (any size, any fine-tune): decoding, word timing, streaming, tuning."""
