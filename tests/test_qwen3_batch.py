@@ -132,8 +132,9 @@ def test_an_aligner_with_a_whisper_model_fails_the_job_in_one_line(
     result, stderr = finish(start_cli(home, *args))
     assert result == {"exit": 1, "heavy": []}
     assert (
-        f"voxtune: error: {tiny_aligner}: a forced aligner times Qwen3-ASR words; "
-        "whisper-tiny.en is a whisper model"
+        # A job's failure names its file first, then what was wrong with the request.
+        f"voxtune: error: {Path(ivr_set[0].path).resolve()}: {tiny_aligner}: "
+        "a forced aligner times Qwen3-ASR words; whisper-tiny.en is a whisper model"
     ) in stderr
     assert stderr[-1] == "voxtune: 0 of 1 done, 1 failed"
 

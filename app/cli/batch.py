@@ -24,7 +24,6 @@ from voxtune.app.cli.common import (
 )
 from voxtune.app.cli.inputs import (
     distinct_output_names,
-    model_language,
     output_formats,
     writable_folder,
 )
@@ -118,6 +117,22 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
     ]
 
 
+def listed_model_language(args: argparse.Namespace) -> str | None:
+    """``--language`` checked against a listed model's languages (built-ins, the registry,
+    imports: known without touching weights); for a folder path, its spelling only.
+
+    Resolving a folder here could import or convert it in this light process (torch and all);
+    the engine checks it when each job is submitted and refuses it in one line."""
+    from voxtune.engine.languages import checked_language
+    from voxtune.engine.models import list_models
+
+    name = args.model or DEFAULT_MODEL
+    if args.language is None:
+        return None
+    listed = next((m for m in list_models() if m.name == name), None)
+    return checked_language(args.language, name, listed.languages if listed else ())
+
+
 def run(args: argparse.Namespace) -> int:
     from voxtune.app.paths import jobs_db
     from voxtune.engine.client import EngineClient
@@ -127,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise VoxtuneError(f"--batch-size must be at least 1, not {args.batch_size}")
     writable_folder(args.output_dir)
-    args.language = model_language(args)  # before any job: the engine would refuse each one
+    args.language = listed_model_language(args)  # before any job is made
     specs = job_specs(args)
     store = JobStore(jobs_db())  # opened here first: a broken database is reported at once
     if store.notice:
