@@ -29,6 +29,9 @@ from voxtune.engine.types import Segment, Transcript, TranscriptionOptions
 # Greedy and no sampling fallback: deterministic, so "identical" can be checked exactly.
 OPTIONS = TranscriptionOptions(beam_size=1, temperatures=(0.0,))
 FORMATS = ("srt", "vtt", "txt", "json")
+# The engine and the in-process reference compute with the same thread count: float sums split
+# over another number of threads differ in the last digits, and outputs must match byte for byte.
+THREADS = 2
 EVENT_TIMEOUT = 180.0
 
 
@@ -74,10 +77,18 @@ def reference(
     long_speech: Path, transcriber, tmp_path_factory: pytest.TempPathFactory
 ) -> Reference:
     """An uninterrupted transcription of the long file, by the Transcriber, in this process."""
+    import torch
+
     from voxtune.engine.subtitles import write_outputs
+    from voxtune.engine.torch_threads import set_torch_threads
     from voxtune.engine.transcribe import transcribe_file
 
-    transcript = transcribe_file(long_speech, transcriber, OPTIONS)
+    before = torch.get_num_threads()
+    set_torch_threads(THREADS)
+    try:
+        transcript = transcribe_file(long_speech, transcriber, OPTIONS)
+    finally:
+        torch.set_num_threads(before)
     folder = tmp_path_factory.mktemp("reference")
     written = write_outputs(transcript, folder, long_speech.stem, FORMATS)
     return Reference(transcript, {f.name: f.read_bytes() for f in written})
@@ -85,7 +96,7 @@ def reference(
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[EngineClient]:
-    client = EngineClient(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3")))
+    client = EngineClient(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), threads=THREADS))
     client.start()
     yield client
     client.stop()
@@ -261,7 +272,7 @@ def test_short_files_are_batched_and_a_corrupt_one_fails_alone(
             store.submit(JobSpec.for_file(f, out, ("txt",), options=OPTIONS)).id for f in prompts
         ]
         bad = store.submit(JobSpec.for_file(corrupt, out, ("txt",), options=OPTIONS)).id
-    with EngineClient(EngineConfig(db_path=str(db), batch_size=8)) as engine:
+    with EngineClient(EngineConfig(db_path=str(db), batch_size=8, threads=THREADS)) as engine:
         log = EventLog(engine)
         failed = log.wait(finished(bad))
         assert failed == p.JobFailed(
