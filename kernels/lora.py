@@ -24,7 +24,7 @@ MAX_RANK = 128
 def _low_rank_matmul(
     x_ptr, p_ptr, q_ptr, r_ptr, bias_ptr, out_ptr, xq_ptr, M, N, K, rank, scaling,
     sxm, sxk, spk, spn, sqk, sqr, srr, srn, som, son,
-    HAS_BIAS: tl.constexpr, STORE_XQ: tl.constexpr, UPCAST: tl.constexpr,
+    HAS_BIAS: tl.constexpr, UPCAST: tl.constexpr,
     BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, BR: tl.constexpr,
 ):  # fmt: skip
     pid_m = tl.program_id(0)
@@ -68,13 +68,12 @@ def _low_rank_matmul(
         out_ptr + rows[:, None] * som + cols[None, :] * son,
         acc.to(out_ptr.dtype.element_ty), mask=out_mask,
     )  # fmt: skip
-    if STORE_XQ:
-        if pid_n == 0:
-            tl.store(
-                xq_ptr + rows[:, None] * rank + ranks[None, :],
-                xq.to(xq_ptr.dtype.element_ty),
-                mask=(rows[:, None] < M) & (ranks[None, :] < rank),
-            )
+    if pid_n == 0:  # x Q once per row block, for the adapter gradients
+        tl.store(
+            xq_ptr + rows[:, None] * rank + ranks[None, :],
+            xq.to(xq_ptr.dtype.element_ty),
+            mask=(rows[:, None] < M) & (ranks[None, :] < rank),
+        )
 
 
 def _product(
@@ -95,7 +94,7 @@ def _product(
         x, p, q, r, bias if bias is not None else out, out, xq, m, n, k, rank, scaling,
         x.stride(0), x.stride(1), p.stride(0), p.stride(1), q.stride(0), q.stride(1),
         r.stride(0), r.stride(1), out.stride(0), out.stride(1),
-        HAS_BIAS=bias is not None, STORE_XQ=True, UPCAST=INTERPRETED,
+        HAS_BIAS=bias is not None, UPCAST=INTERPRETED,
         BM=block, BN=block, BK=32, BR=max(16, triton.next_power_of_2(rank)),
     )  # fmt: skip
     return out, xq

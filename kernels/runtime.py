@@ -54,6 +54,11 @@ def kernels_on(mode: str, tensor: torch.Tensor) -> bool:
     return mode == "auto" and device_refusal(tensor) is None
 
 
+def alignment_kernels_on(tensor: torch.Tensor) -> bool:
+    """Whether word alignment runs its DTW and median filter as kernels (the process mode)."""
+    return kernels_on(_mode, tensor)
+
+
 def kernel_module(name: str) -> ModuleType:
     """``voxtune.kernels.<name>``, imported (or re-imported) in the interpreter's mode.
 
@@ -64,3 +69,10 @@ def kernel_module(name: str) -> ModuleType:
     if getattr(module, "INTERPRETED", None) != interpreting():
         module = importlib.reload(module)
     return module
+
+
+def alignment_kernels_line(mode: str, device: str) -> str | None:
+    """The run summary's line for transcription when kernels run (None: torch, as always)."""
+    if mode == "off" or not kernels_on(mode, torch.empty(0, device=device)):
+        return None
+    return f"kernels {mode}: word alignment (DTW, median filter) as Triton kernels on {device}"
