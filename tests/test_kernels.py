@@ -55,9 +55,12 @@ def test_norms_match_torch(dtype: torch.dtype, kind: str, shape: tuple[int, ...]
         close(mine, theirs, dtype)
 
 
+SHAPES = [(37, 45, 51, 5), (1, 16, 3, 1), (70, 33, 40, 17)]  # (rows, in, out, rank)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize(("m", "k", "n", "rank"), [(37, 45, 51, 5), (1, 16, 3, 1), (70, 33, 40, 17)])
+@pytest.mark.parametrize(("m", "k", "n", "rank"), SHAPES)
 def test_lora_linear_matches_peft_formula(
     dtype: torch.dtype, bias: bool, m: int, k: int, n: int, rank: int
 ) -> None:
