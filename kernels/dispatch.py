@@ -19,6 +19,7 @@ import torch
 from voxtune.kernels.runtime import device_refusal, kernel_module, kernels_on
 
 ORIGINAL = "_voxtune_original_forward"  # the layer's own forward, kept for unpatching
+CHUNKED_LOSS = "_voxtune_chunked_loss"  # on an output projection: its loss may be chunked
 MAX_NORM_WIDTH = 65536
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -82,6 +83,17 @@ def patch_model(model: torch.nn.Module, mode: str = "auto") -> KernelReport:
         setattr(module, ORIGINAL, module.forward)
         module.forward = MethodType(forward, module)
         patched.append((name, kernel))
+    head = _output_projection(model)
+    if head is not None and not hasattr(head[1], CHUNKED_LOSS):
+        name, projection = head
+        reason = _cross_entropy_refusal(projection)
+        if reason is None and not kernels_on(mode, projection.weight):
+            reason = device_refusal(projection.weight) or "kernels off"
+        if reason is None:
+            setattr(projection, CHUNKED_LOSS, True)  # the family's loss asks ``chunked_loss_head``
+            patched.append((name, "cross_entropy"))
+        else:
+            refused.append((name, reason))
     return KernelReport(mode, tuple(patched), tuple(refused))
 
 
@@ -90,6 +102,51 @@ def unpatch_model(model: torch.nn.Module) -> None:
         if hasattr(module, ORIGINAL):
             del module.forward  # the instance attribute: the class's forward again
             delattr(module, ORIGINAL)
+        if hasattr(module, CHUNKED_LOSS):
+            delattr(module, CHUNKED_LOSS)
+
+
+def chunked_loss_head(model: torch.nn.Module, device: str) -> torch.nn.Linear | None:
+    """The output projection whose cross-entropy a family's tuning loss may compute with
+    ``vocabulary_loss`` from the hidden states (the dispatcher allowed it and kernels run on
+    ``device``), or None: compute the full logits and the loss as torch does."""
+    head = _output_projection(model)
+    if head is None or not getattr(head[1], CHUNKED_LOSS, False):
+        return None
+    if _cross_entropy_refusal(head[1]) or device_refusal(torch.empty(0, device=device)):
+        return None
+    return head[1]
+
+
+def vocabulary_loss(
+    head: torch.nn.Linear, hidden: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Mean cross-entropy of ``head(hidden)`` against ``targets`` (-100: ignored), one chunk of
+    rows at a time: the logits over the whole vocabulary never exist at once."""
+    weight = head.weight if head.weight.dtype == hidden.dtype else head.weight.to(hidden.dtype)
+    return kernel_module("cross_entropy").chunked_cross_entropy(hidden, weight, targets)
+
+
+def _output_projection(model: torch.nn.Module) -> tuple[str, torch.nn.Module] | None:
+    """(name, module) of the model's output projection over the vocabulary, if it has one."""
+    get = getattr(model, "get_output_embeddings", None)
+    projection = get() if callable(get) else None
+    if projection is None:
+        return None
+    for name, module in model.named_modules():
+        if module is projection:
+            return name, module
+    return None
+
+
+def _cross_entropy_refusal(module: torch.nn.Module) -> str | None:
+    if type(module) is not torch.nn.Linear:
+        return f"output projection is {type(module).__name__}, not a plain Linear (LoRA on it?)"
+    if module.bias is not None:
+        return "output projection has a bias"
+    if module.weight.dtype not in FLOAT_DTYPES:
+        return f"dtype {module.weight.dtype}"
+    return None
 
 
 def _first_parameter(module: torch.nn.Module) -> torch.Tensor:

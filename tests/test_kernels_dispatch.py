@@ -85,7 +85,8 @@ def test_patched_model_computes_what_peft_does(
     kernels = {kernel for _, kernel in report.patched}
     lora_layers = [name for name, kernel in report.patched if kernel == "lora"]
     assert {name.rsplit(".", 1)[-1] for name in lora_layers} == set(targets)
-    assert kernels == {"lora", "layer_norm" if build is tiny_whisper else "rms_norm"}
+    norm = "layer_norm" if build is tiny_whisper else "rms_norm"
+    assert kernels == {"lora", norm, "cross_entropy"}  # cross_entropy: the output projection
     assert report.refused == ()
     assert "layers patched" in report.summary()
 
