@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxtune.engine.tune.config import PRECISIONS
+from voxtune.engine.tune.config import KERNEL_MODES, PRECISIONS
 from voxtune.engine.tune.defaults import CPU_BATCH, DEVICE_HELP, GPU_BATCH
 
 if TYPE_CHECKING:
@@ -90,6 +90,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="autocast; auto: bfloat16 on GPUs that have it, float32 otherwise",
     )
+    parser.add_argument(
+        "--kernels",
+        choices=KERNEL_MODES,
+        default="auto",
+        help="Triton kernels (LoRA linear, norms) where they apply: auto on a GPU; off: torch",
+    )
     parser.add_argument("--merge", action="store_true", help="also save a merged full model")
     parser.add_argument(
         "--register",
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             patience=args.patience,
             device=device,
             precision=args.precision,
+            kernels=args.kernels,
             merge=args.merge,
             register_as=args.register,
         )
@@ -190,6 +197,7 @@ class ProgressView:
 
         share = 100 * event.trainable_parameters / max(1, event.total_parameters)
         print(f"training {event.trainable_parameters:,} parameters ({share:.1f}%)", flush=True)
+        print(event.kernels, flush=True)
         if event.start_step:
             print(f"resumed from step {event.start_step}", flush=True)
         print(f"{'eval':<8}{'step':>8}{'WER %':>10}", flush=True)

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output-dir", "-o", type=Path, default=Path("."))
     parser.add_argument("--quiet", "-q", action="store_true", help="no segments on stdout")
     add_subtitle_arguments(parser)
+    parser.add_argument(
+        "--kernels",
+        choices=("auto", "off"),
+        default="auto",
+        help="Triton kernels for word alignment (DTW, median filter): auto on a GPU; off: torch",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from voxtune.engine.audio import AudioFile
     from voxtune.engine.subtitles import checked_formats, write_outputs
     from voxtune.engine.transcribe import transcribe_file
+    from voxtune.kernels.runtime import alignment_kernels_line, set_kernels_mode
 
     # Everything a user can get wrong is checked before the model loads (seconds) and before
     # any file is decoded, so a typo costs nothing and no run is half done.
@@ -67,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     for problem in missing:
         print(f"voxtune: error: {problem}", file=sys.stderr)
     failed = len(missing)
+    set_kernels_mode(args.kernels)
     transcriber = load_transcriber(args) if files else None
+    if files and (line := alignment_kernels_line(args.kernels, args.device)):
+        print(f"voxtune: {line}", file=sys.stderr)
     for path in files:
         try:
             with AudioFile(path) as media:  # opened once: its length, then its audio

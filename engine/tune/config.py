@@ -11,6 +11,7 @@ TRAIN_PARTS = ("decoder", "encoder", "both")
 METHODS = ("lora", "full")
 BAD_ROW_POLICIES = ("skip", "fail")
 PRECISIONS = ("auto", "float32", "bfloat16")  # as ``defaults.PRECISIONS`` (kept torch-free)
+KERNEL_MODES = ("auto", "off")  # as ``voxtune.kernels.KERNEL_MODES``
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TuneConfig:
     patience: int = 0  # evaluations without a better validation WER before stopping; 0: never
     device: str = "cpu"
     precision: str = "auto"  # autocast: bfloat16 on GPUs that have it (``defaults``)
+    kernels: str = "auto"  # Triton kernels where they apply (a GPU), "off": torch only
     merge: bool = False
     register_as: str | None = None  # a model name for ``voxtune transcribe --model NAME``
     worst_shown: int = 5
@@ -55,6 +57,7 @@ class TuneConfig:
             (self.lora_targets in LORA_PRESETS, f"targets must be one of {LORA_PRESETS}"),
             (self.on_bad_rows in BAD_ROW_POLICIES, "--on-bad-rows must be skip or fail"),
             (self.precision in PRECISIONS, f"--precision must be one of {PRECISIONS}"),
+            (self.kernels in KERNEL_MODES, f"--kernels must be one of {KERNEL_MODES}"),
             (self.lora_rank > 0 and self.lora_alpha > 0, "LoRA rank and alpha must be positive"),
             (0 <= self.lora_dropout < 1, "LoRA dropout must be in [0, 1)"),
             (self.batch_size > 0 and self.gradient_accumulation > 0, "batch sizes must be > 0"),

@@ -34,6 +34,7 @@ class TuneStarted:
     start_step: int  # > 0 when resumed from a checkpoint
     trainable_parameters: int
     total_parameters: int
+    kernels: str = "kernels off"  # which layers run Triton kernels (``KernelReport.summary``)
     kind: str = "tune_started"
 
 

@@ -52,6 +52,7 @@ from voxtune.engine.tune.modeling import (
     trainable_state,
 )
 from voxtune.engine.tune.outputs import save_tuned
+from voxtune.kernels.dispatch import patch_model
 
 if TYPE_CHECKING:
     from voxtune.engine.tune.family import TuneFamily
@@ -79,7 +80,8 @@ def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
         # peft still calls transformers' pre-5 names, which only warn about their rename.
         warnings.simplefilter("ignore", FutureWarning)
         trainable = make_trainable(base, config, family)
-    loop = TrainingLoop(config, trainable, family, data.train, data.validation)
+    kernels = patch_model(trainable, config.kernels)
+    loop = TrainingLoop(config, trainable, family, data.train, data.validation, kernels.summary())
     yield from loop.run()
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
@@ -92,7 +94,11 @@ def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
         merged=str(merged) if merged else None,
         registered_as=registered,
     )
-    summary = asdict(finished) | {"history": loop.state.history, "config": _plain(config)}
+    summary = asdict(finished) | {
+        "history": loop.state.history,
+        "config": _plain(config),
+        "kernels": kernels.as_dict(),
+    }
     write_text(config.out / SUMMARY, json.dumps(summary, indent=2) + "\n")
     yield finished
 
@@ -109,8 +115,10 @@ class TrainingLoop:
         family: TuneFamily,
         train: list[Example],
         validation: list[Example],
+        kernels: str = "kernels off",
     ) -> None:
         self.config = config
+        self.kernels = kernels
         self.trainable = trainable
         self.model = model_of(trainable)
         self.family = family
@@ -147,7 +155,7 @@ class TrainingLoop:
     def run(self) -> Iterator[TuneEvent]:
         resumed = self._resume()
         trainable, total = parameter_counts(self.trainable)
-        yield TuneStarted(self.total_steps, self.state.step, trainable, total)
+        yield TuneStarted(self.total_steps, self.state.step, trainable, total, self.kernels)
         if not resumed and self.validation:
             event = self._evaluate("before")
             self.state.wer_before = event.wer

@@ -19,6 +19,7 @@ import torch
 from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.tune.examples import ENCODE_BATCH, Example, language_batches
 from voxtune.engine.tune.validation import SAMPLE_RATE, CheckedRow
+from voxtune.kernels.dispatch import chunked_loss_head, vocabulary_loss
 
 if TYPE_CHECKING:
     from voxtune.engine.models import LoadedModel
@@ -164,11 +165,15 @@ class Qwen3Family:
         self, model: torch.nn.Module, batch: list[Example], device: str, dtype: torch.dtype
     ) -> torch.Tensor:
         ids, mask, targets = self.collate(batch, device)
+        # With kernels on, the text model's hidden states go to a chunked cross-entropy: the
+        # float32 logits over 151,936 tokens would be the step's largest tensor.
+        head = chunked_loss_head(model, device)
+        forward = model if head is None else model.model
         if batch[0].encoded is not None:
             embeds = model.get_input_embeddings()(ids)
             slots = (ids == self.audio_id).unsqueeze(-1).expand_as(embeds)
             audio = torch.cat([e.encoded for e in batch]).to(device, embeds.dtype)
-            outputs = model(
+            outputs = forward(
                 inputs_embeds=embeds.masked_scatter(slots, audio),
                 attention_mask=mask,
                 use_cache=False,
@@ -180,7 +185,7 @@ class Qwen3Family:
             for row, example in enumerate(batch):
                 features[row, :, : example.features.shape[-1]] = example.features
                 frames[row, : example.features_mask.shape[-1]] = example.features_mask
-            outputs = model(
+            outputs = forward(
                 input_ids=ids,
                 attention_mask=mask,
                 input_features=features.to(device, dtype),
@@ -188,6 +193,8 @@ class Qwen3Family:
                 use_cache=False,
             )
         # Position t predicts token t + 1.
+        if head is not None:
+            return vocabulary_loss(head, outputs.last_hidden_state[:, :-1], targets[:, 1:])
         return torch.nn.functional.cross_entropy(
             outputs.logits[:, :-1].float().transpose(1, 2), targets[:, 1:], ignore_index=-100
         )

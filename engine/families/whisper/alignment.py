@@ -19,6 +19,9 @@ import torch
 
 from voxtune.engine.families.whisper.tokens import NO_SPACE_LANGUAGES, SpecialTokens
 from voxtune.engine.types import Word
+from voxtune.kernels.runtime import alignment_kernels_on, kernel_module
+
+MAX_DTW_TOKENS = 1023  # as voxtune.kernels.alignment.MAX_TOKENS (importing it loads triton)
 
 SECONDS_PER_FRAME = 0.02  # one encoder position
 MEDIAN_FILTER_WIDTH = 7
@@ -90,6 +93,8 @@ def _alignment_weights(
 
 
 def _median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
+    if alignment_kernels_on(x):
+        return kernel_module("alignment").median_filter(x, width)
     pad = width // 2
     if x.shape[-1] <= pad:
         return x
@@ -174,7 +179,10 @@ def token_pass(
         times = None
         if weights is not None and tokens:
             matrix = weights[row][first : first + len(targets)]
-            rows, cols = dtw(-matrix.double().cpu().numpy())
+            if alignment_kernels_on(matrix) and len(targets) <= MAX_DTW_TOKENS:
+                rows, cols = kernel_module("alignment").dtw(-matrix.double())
+            else:
+                rows, cols = dtw(-matrix.double().cpu().numpy())
             jumps = np.pad(np.diff(rows), (1, 0), constant_values=1).astype(bool)
             jump_times = cols[jumps] * SECONDS_PER_FRAME
             # jump_times[k] is when token k starts; a token ends when the next one starts.

@@ -8,6 +8,7 @@ import torch
 
 from voxtune.engine.tune.examples import ENCODE_BATCH, Example, language_batches
 from voxtune.engine.tune.validation import SAMPLE_RATE, CheckedRow
+from voxtune.kernels.dispatch import chunked_loss_head, vocabulary_loss
 
 if TYPE_CHECKING:
     from transformers import WhisperTokenizer
@@ -90,10 +91,14 @@ class WhisperFamily:
         self, model: torch.nn.Module, batch: list[Example], device: str, dtype: torch.dtype
     ) -> torch.Tensor:
         source, inputs, targets = collate(batch, self.tokenizer.eos_token_id, device, dtype)
+        head = chunked_loss_head(model, device)  # kernels on: no full logits (51,865 tokens)
+        forward = model if head is None else model.model
         if batch[0].encoded is not None:
-            outputs = model(encoder_outputs=(source,), decoder_input_ids=inputs)
+            outputs = forward(encoder_outputs=(source,), decoder_input_ids=inputs)
         else:
-            outputs = model(input_features=source, decoder_input_ids=inputs)
+            outputs = forward(input_features=source, decoder_input_ids=inputs)
+        if head is not None:
+            return vocabulary_loss(head, outputs.last_hidden_state, targets)
         return torch.nn.functional.cross_entropy(
             outputs.logits.float().transpose(1, 2), targets, ignore_index=-100
         )
