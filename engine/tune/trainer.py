@@ -11,7 +11,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
@@ -59,7 +59,12 @@ if TYPE_CHECKING:
 SUMMARY = "tune-summary.json"  # the finished event, WER history and config, for people and tools
 
 
-def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
+def run_tune(
+    config: TuneConfig, should_stop: Callable[[], bool] | None = None
+) -> Iterator[TuneEvent]:
+    """The tune's events; ``should_stop`` (asked after each step) ends it early the way
+    patience does: the best weights so far are evaluated and saved (the app's Stop & save).
+    To abandon a run without saving, stop iterating instead."""
     from transformers.utils import logging as hf_logging
 
     from voxtune.engine.models import load_model
@@ -79,7 +84,7 @@ def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
         # peft still calls transformers' pre-5 names, which only warn about their rename.
         warnings.simplefilter("ignore", FutureWarning)
         trainable = make_trainable(base, config, family)
-    loop = TrainingLoop(config, trainable, family, data.train, data.validation)
+    loop = TrainingLoop(config, trainable, family, data.train, data.validation, should_stop)
     yield from loop.run()
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
@@ -109,8 +114,10 @@ class TrainingLoop:
         family: TuneFamily,
         train: list[Example],
         validation: list[Example],
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
+        self.should_stop = should_stop or (lambda: False)
         self.trainable = trainable
         self.model = model_of(trainable)
         self.family = family
@@ -175,6 +182,8 @@ class TrainingLoop:
             every = self.config.checkpoint_every
             if every and self.state.step % every == 0 and self.state.step < self.total_steps:
                 yield self._checkpoint()
+            if self.should_stop():
+                self.stopped_early = True
         if self.validation:
             yield self._final_evaluation()
 
