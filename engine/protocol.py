@@ -20,7 +20,7 @@ from typing import ClassVar
 from voxtune.engine.jobs.job import DEFAULT_MODEL, Job, JobSpec
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
-from voxtune.engine.tune.events import TuneEvent, TuneFinished
+from voxtune.engine.tune.events import DataChecked, TuneEstimate, TuneEvent, TuneFinished
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 PROTOCOL_VERSION = 1
@@ -194,9 +194,26 @@ class StartTune(Command):
 
 @dataclass(frozen=True, slots=True)
 class StopTune(Command):
-    """Stop the running tune at its next step; it ends with TuneResult(stopped=True)."""
+    """Stop the running tune after its current step and save the best weights so far; it ends
+    with TuneResult(stopped=True) and their summary."""
 
     kind: ClassVar[str] = "stop_tune"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTuneData(Command):
+    """Check every row of ``config``'s data (and validation) set; TuneDataReport answers."""
+
+    kind: ClassVar[str] = "check_tune_data"
+    config: TuneConfig
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateTune(Command):
+    """Measure what ``config`` would cost here (time, memory, disk); TuneEstimated answers."""
+
+    kind: ClassVar[str] = "estimate_tune"
+    config: TuneConfig
 
 
 # -- events -----------------------------------------------------------------------------
@@ -440,6 +457,27 @@ class TuneResult(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TuneDataReport(Event):
+    """The rows that can be trained on, and each bad one with its row and reason; or why the
+    data set cannot be read at all (``error``)."""
+
+    kind: ClassVar[str] = "tune_data_report"
+    checked: DataChecked | None = None
+    error: str | None = None
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TuneEstimated(Event):
+    """The pre-flight estimate of a tune (``estimate``), or why none could be made."""
+
+    kind: ClassVar[str] = "tune_estimated"
+    estimate: TuneEstimate | None = None
+    error: str | None = None
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EngineDied(Event):
     """Made by the client, not the engine: the process exited or stopped answering.
 
@@ -455,11 +493,11 @@ class EngineDied(Event):
 COMMANDS: tuple[type[Command], ...] = (
     Ping, LoadModel, SubmitJob, CancelJob, RetryJob, RerunJob, StartLive, StopLive, Shutdown,
     ListJobs, ListModels, ImportModel, PullModel, RemoveModel, ListDevices, SaveLive, ClearLive,
-    StartTune, StopTune,
+    StartTune, StopTune, CheckTuneData, EstimateTune,
 )  # fmt: skip
 EVENTS: tuple[type[Event], ...] = (
     EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
     JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveLevel,
     LiveStopped, EngineDied, JobsListed, ModelsListed, ModelProgress, ModelsChanged,
-    DevicesListed, LiveSaved, TuneProgress, TuneResult,
+    DevicesListed, LiveSaved, TuneProgress, TuneResult, TuneDataReport, TuneEstimated,
 )  # fmt: skip

@@ -151,12 +151,14 @@ def test_missing_inputs_are_found_before_the_model(tmp_path: Path) -> None:
 
 def test_eval_names_a_header_it_does_not_know(tmp_path: Path, english_dev) -> None:
     manifest = tmp_path / "m.tsv"
-    manifest.write_text(f"audio\ttext\n{english_dev[4].path}\t{english_dev[4].reference}\n")
+    manifest.write_text(f"clip\twords\n{english_dev[4].path}\t{english_dev[4].reference}\n")
     result = voxtune("eval", str(manifest))
     assert result.returncode == 1
     assert errors(result) == [
-        f"voxtune: error: {manifest}: line 1 looks like a header (audio/text); name its columns "
-        "path, reference (and language), or leave it out"
+        f"voxtune: error: {manifest}: line 1 looks like a header (clip/words); the header needs "
+        "an audio column (audio/path/file_name/file/audio_path) and a text column "
+        "(text/transcription/transcript/sentence/reference), or leave it out (audio path, then "
+        "text)"
     ]
 
 

@@ -16,7 +16,14 @@ from voxtune.engine import protocol as p
 from voxtune.engine.jobs import Job, JobSpec, JobState
 from voxtune.engine.subtitles.rules import SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
-from voxtune.engine.tune.events import EvalDone, StepDone, TuneFinished
+from voxtune.engine.tune.events import (
+    BadRow,
+    DataChecked,
+    EvalDone,
+    StepDone,
+    TuneEstimate,
+    TuneFinished,
+)
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
 
 WORD = Word(" hello", 0.5, 0.9, 0.87)
@@ -90,6 +97,26 @@ SAMPLES: list[p.Message] = [
     p.TuneProgress(update=StepDone(3, 4, 0.5, 1.25, 1e-4, 8.0, 2.5), reply_to=6),
     p.TuneProgress(update=EvalDone(step=4, wer=0.25, label="after")),
     p.TuneResult(summary=FINISHED, reply_to=6),
+    p.CheckTuneData(config=TuneConfig(data=Path("/clips"), out=Path("/tune"))),
+    p.EstimateTune(config=TuneConfig(data=Path("/clips"), out=Path("/tune"), batch_size=4)),
+    p.TuneDataReport(
+        checked=DataChecked(9, 1, (BadRow("data.tsv: row 4", "empty transcript"),)), reply_to=7
+    ),
+    p.TuneDataReport(error="/clips: data set not found"),
+    p.TuneEstimated(
+        estimate=TuneEstimate(
+            total_steps=20,
+            step_seconds=1.5,
+            seconds=40.0,
+            peak_memory_bytes=2 << 30,
+            available_memory_bytes=8 << 30,
+            disk_bytes=1 << 20,
+            free_disk_bytes=1 << 36,
+            device="cpu",
+            warnings=(),
+        ),
+        reply_to=8,
+    ),
 ]
 
 
@@ -126,7 +153,7 @@ ALLOWED_PAYLOAD = {"int", "float", "str", "bool", "None", "Job", "JobSpec", "Seg
 ALLOWED_PAYLOAD |= {"TranscriptionOptions", "SubtitleRules", "ModelEntry", "InputDeviceEntry"}
 # The tune's own progress dataclasses (torch-free, voxtune.engine.tune.events) and its options.
 ALLOWED_PAYLOAD |= {"TuneConfig", "DataChecked", "TuneStarted", "StepDone", "EvalDone"}
-ALLOWED_PAYLOAD |= {"CheckpointSaved", "TuneFinished"}
+ALLOWED_PAYLOAD |= {"CheckpointSaved", "TuneFinished", "TuneEstimate"}
 
 
 @pytest.mark.parametrize("cls", (*p.COMMANDS, *p.EVENTS), ids=lambda c: c.kind)

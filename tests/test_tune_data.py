@@ -235,3 +235,27 @@ def test_no_validation_rows_left_is_refused(spoken, tiny_whisper: Path, tmp_path
         "were skipped); fix the rows, add data, or pass --validation-fraction 0"
     )
     assert not (tmp_path / "out" / "adapter").exists()
+
+
+def test_eval_and_finetune_read_one_manifest_either_way(spoken, tmp_path: Path) -> None:
+    """Issue 15: eval took path/reference (or no header), finetune audio/text; both take all."""
+    from voxtune.engine.evaluation import read_manifest
+
+    lines = [f"{s.audio}\t{s.text}" for s in spoken[:3]]
+    layouts = {
+        "audio-text.tsv": "audio\ttext\n" + "\n".join(lines) + "\n",
+        "path-reference.tsv": "path\treference\tlanguage\n"
+        + "\n".join(f"{line}\ten" for line in lines)
+        + "\n",
+        "headerless.tsv": "\n".join(lines) + "\n",
+    }
+    for name, content in layouts.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        rows = read_dataset(tmp_path / name)
+        assert [(r.audio, r.text) for r in rows] == [(s.audio, s.text) for s in spoken[:3]]
+        scored = read_manifest(tmp_path / name)
+        assert [(r.audio, r.reference) for r in scored] == [(s.audio, s.text) for s in spoken[:3]]
+    assert read_manifest(tmp_path / "path-reference.tsv")[0].language == "en"
+    (tmp_path / "one-column.tsv").write_text(f"{spoken[0].audio}\n", encoding="utf-8")
+    with pytest.raises(VoxtuneError, match="line 1: expected audio path, a tab, reference text"):
+        read_manifest(tmp_path / "one-column.tsv")

@@ -65,6 +65,6 @@ def test_window_and_a_finished_job_leave_torch_unimported(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["states"] == ["done"], done.stderr[-2000:]
     assert report["heavy"] == []
-    assert report["visible_tabs"] == 4
+    assert report["visible_tabs"] == 5  # Files, Live, Models, Tune, Settings
     (output,) = report["outputs"][0]
     assert list(srt.parse(Path(output).read_text(encoding="utf-8")))

@@ -58,6 +58,8 @@ class EngineBridge(QObject):
     live_saved = Signal(tuple)  # paths written
     tune_progress = Signal(object)  # a voxtune.engine.tune.events event (step, eval, …)
     tune_result = Signal(object)  # protocol.TuneResult
+    tune_data_checked = Signal(object)  # protocol.TuneDataReport
+    tune_estimated = Signal(object)  # protocol.TuneEstimated
     log_message = Signal(str, str)  # level, message (may span lines: a traceback)
     event_received = Signal(object)  # every event, for logs and tests
 
@@ -168,6 +170,12 @@ class EngineBridge(QObject):
     def stop_tune(self) -> int | None:
         return self._send(p.StopTune())
 
+    def check_tune_data(self, config: TuneConfig) -> int | None:
+        return self._send(p.CheckTuneData(config=config))
+
+    def estimate_tune(self, config: TuneConfig) -> int | None:
+        return self._send(p.EstimateTune(config=config))
+
     def _send(self, command: p.Command) -> int | None:
         try:
             return self.client.send(command)
@@ -245,3 +253,7 @@ class EngineBridge(QObject):
                 self.tune_progress.emit(update)
             case p.TuneResult():
                 self.tune_result.emit(event)
+            case p.TuneDataReport():
+                self.tune_data_checked.emit(event)
+            case p.TuneEstimated():
+                self.tune_estimated.emit(event)

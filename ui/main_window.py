@@ -17,6 +17,7 @@ from voxtune.ui.live_tab import LiveTab
 from voxtune.ui.models_tab import ModelsTab
 from voxtune.ui.settings import UiSettings, load_settings, save_settings
 from voxtune.ui.settings_tab import SettingsTab
+from voxtune.ui.tune_tab import TuneTab
 
 
 class MainWindow(QMainWindow):
@@ -43,12 +44,14 @@ class MainWindow(QMainWindow):
         self.files_tab = FilesTab(bridge, self.current_settings, self.change_settings)
         self.live_tab = LiveTab(bridge, self.current_settings)
         self.models_tab = ModelsTab(bridge, self.current_settings, self.change_settings)
+        self.tune_tab = TuneTab(bridge, self.current_settings, self.change_settings)
         self.settings_tab = SettingsTab(self.current_settings, self.change_settings, gpu_available)
         self.tabs = QTabWidget()
         for widget, title in (
             (self.files_tab, "Files"),
             (self.live_tab, "Live"),
             (self.models_tab, "Models"),
+            (self.tune_tab, "Tune"),
             (self.settings_tab, "Settings"),
         ):
             self.tabs.addTab(widget, title)

@@ -107,12 +107,13 @@ class Engine:
         self._lock = threading.Lock()
         self.live_worker = Worker("voxtune-live-load", outbox.emit)
         self.models = ModelTasks(outbox.emit)
+        self.tune_checks = Worker("voxtune-tune-check", outbox.emit)  # the wizard's checks
         self.devices = DeviceWatcher(outbox.emit, self._stream_open)
 
     @property
     def busy(self) -> bool:
         """A worker still runs a long task (a load, an import, a pull)."""
-        return self.live_worker.busy or self.models.worker.busy
+        return self.live_worker.busy or self.models.worker.busy or self.tune_checks.busy
 
     def _stream_open(self) -> bool:
         return self.live_loading is not None or (self.live is not None and self.live.running)
@@ -231,7 +232,17 @@ class Engine:
             case p.StopTune():
                 if self.tune is None or not self.tune.running:
                     raise VoxtuneError("stop_tune: no tune is running")
-                self.tune.stop(timeout=0)  # it says TuneResult(stopped=True) at its next step
+                # After this step the best weights are evaluated and saved, then
+                # TuneResult(stopped=True) carries their summary.
+                self.tune.stop_and_save()
+            case p.CheckTuneData():
+                from voxtune.engine.process.tuning import check_data_task
+
+                self.tune_checks.submit(command, check_data_task(command, self.outbox.emit))
+            case p.EstimateTune():
+                from voxtune.engine.process.tuning import estimate_task
+
+                self.tune_checks.submit(command, estimate_task(command, self.outbox.emit))
             case _:
                 raise VoxtuneError(f"{command.kind}: unknown command")
 

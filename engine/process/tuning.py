@@ -2,14 +2,17 @@
 
 Each event of ``voxtune.engine.tune.events`` (step with loss and ETA, evaluation with WER, …)
 travels as ``TuneProgress``; the end is one ``TuneResult``: finished with its summary,
-stopped by ``StopTune`` (at the next step), or failed with one line (and a traceback in the
-log for an internal error). One tune at a time.
+stopped by ``StopTune`` (after the current step, the best weights so far evaluated and saved:
+the app's Stop & save), or failed with one line (and a traceback in the log for an internal
+error). Shutting the engine down abandons the run without saving; its checkpoints stay for
+``resume``. One tune at a time.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 
 from voxtune.engine import protocol as p
 from voxtune.engine.errors import VoxtuneError
@@ -20,7 +23,8 @@ class TuneSession:
     def __init__(self, command: p.StartTune, emit: Emit) -> None:
         self._command = command
         self._emit = emit
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # abandon (engine shutdown)
+        self._save_and_stop = threading.Event()  # StopTune: end early, keep what was learnt
         self._thread = threading.Thread(target=self._run, name="voxtune-tune", daemon=True)
 
     def start(self) -> None:
@@ -29,6 +33,9 @@ class TuneSession:
     def stop(self, timeout: float | None = None) -> None:
         self._stop.set()
         self._thread.join(timeout)
+
+    def stop_and_save(self) -> None:
+        self._save_and_stop.set()
 
     @property
     def running(self) -> bool:
@@ -41,11 +48,12 @@ class TuneSession:
         seq = self._command.seq
         result = p.TuneResult(stopped=True, reply_to=seq)
         try:
-            updates = run_tune(self._command.config)
+            updates = run_tune(self._command.config, should_stop=self._save_and_stop.is_set)
             try:
                 for update in updates:
                     if isinstance(update, TuneFinished):
-                        result = p.TuneResult(summary=update, reply_to=seq)
+                        stopped = self._save_and_stop.is_set()
+                        result = p.TuneResult(summary=update, stopped=stopped, reply_to=seq)
                         continue
                     self._emit(p.TuneProgress(update=update, reply_to=seq))
                     if self._stop.is_set():
@@ -61,3 +69,35 @@ class TuneSession:
                 error=f"tune failed (internal error: {type(exc).__name__}: {exc})", reply_to=seq
             )
         self._emit(result)
+
+
+def check_data_task(command: p.CheckTuneData, emit: Emit) -> Callable[[], None]:
+    """The Data step's check, for a worker: a data set that cannot be read is a report too."""
+
+    def task() -> None:
+        from voxtune.engine.tune.preflight import check_tune_data
+
+        try:
+            checked = check_tune_data(command.config)
+        except VoxtuneError as exc:
+            emit(p.TuneDataReport(error=str(exc), reply_to=command.seq))
+            return
+        emit(p.TuneDataReport(checked=checked, reply_to=command.seq))
+
+    return task
+
+
+def estimate_task(command: p.EstimateTune, emit: Emit) -> Callable[[], None]:
+    """The Plan step's measured estimate, for a worker."""
+
+    def task() -> None:
+        from voxtune.engine.tune.preflight import estimate_tune
+
+        try:
+            estimate = estimate_tune(command.config)
+        except VoxtuneError as exc:
+            emit(p.TuneEstimated(error=str(exc), reply_to=command.seq))
+            return
+        emit(p.TuneEstimated(estimate=estimate, reply_to=command.seq))
+
+    return task

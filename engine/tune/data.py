@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +63,27 @@ def prepare_data(
         )
 
     return PreparedData(examples(train_rows), examples(validation_rows))
+
+
+def check_data(config: TuneConfig, family: TuneFamily) -> DataChecked:
+    """Every row of the data (and validation) set checked, the bad ones with their reasons.
+
+    The wizard's Data step: unlike a tune it never stops at bad rows, so the user sees them
+    all; the split is the one the tune will make, so the counts are the tune's counts.
+    """
+    if config.language and (problem := family.language_problem(config.language)):
+        raise VoxtuneError(f"--language: {problem}")
+    train_rows, bad = _checked(config.data, replace(config, on_bad_rows="skip"), family)
+    if config.validation is not None:
+        validation_rows, bad_validation = _checked(
+            config.validation, replace(config, on_bad_rows="skip"), family
+        )
+        bad += bad_validation
+    else:
+        train_rows, validation_rows = split_rows(
+            train_rows, config.validation_fraction, config.seed
+        )
+    return DataChecked(len(train_rows), len(validation_rows), tuple(bad))
 
 
 def _checked(

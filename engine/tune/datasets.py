@@ -1,4 +1,8 @@
-"""Read a training set: an audio folder with .txt transcripts, CSV/TSV/JSONL, or audiofolder.
+"""Read a data set: an audio folder with .txt transcripts, CSV/TSV/JSONL, or audiofolder.
+
+The one reader of manifests: ``voxtune finetune`` trains on its rows and ``voxtune eval``
+scores them (``evaluation.read_manifest``), so one TSV (``audio``/``text`` or
+``path``/``reference`` columns, or no header at all) works in both.
 
 Every layout becomes the same list of ``DataRow``; each row remembers where it came from
 ("data.csv: row 4"), so problems found later are reported against the user's own file.
@@ -91,20 +95,39 @@ def _column(header: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _read_table(path: Path, delimiter: str) -> list[DataRow]:
-    reader = csv.DictReader(_read_text(path).splitlines(), delimiter=delimiter)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    reader.fieldnames = header
+    """A CSV/TSV with a header naming its columns, or (as ``voxtune eval`` always took) two
+    columns without one: audio path, reference text."""
+    lines = _read_text(path).splitlines()
+    cells = next(csv.reader(lines[:1], delimiter=delimiter), [])
+    header = [name.strip().lower() for name in cells]
     audio_column, text_column = _column(header, AUDIO_COLUMNS), _column(header, TEXT_COLUMNS)
     if audio_column is None or text_column is None:
+        first = Path(cells[0].strip()) if cells else Path()
+        if cells and (first.suffix or (path.parent / first).is_file()):
+            return _read_headerless(path, lines, delimiter)
         raise VoxtuneError(
-            f"{path}: header needs an audio column ({'/'.join(AUDIO_COLUMNS)}) and a text "
-            f"column ({'/'.join(TEXT_COLUMNS)})"
+            f"{path}: line 1 looks like a header ({'/'.join(cells)}); the header needs an audio "
+            f"column ({'/'.join(AUDIO_COLUMNS)}) and a text column ({'/'.join(TEXT_COLUMNS)}), "
+            "or leave it out (audio path, then text)"
         )
+    reader = csv.DictReader(lines[1:], fieldnames=header, delimiter=delimiter)
     rows = []
     for line, record in enumerate(reader, start=2):
         rows.append(_row(path, line, record.get(audio_column), record.get(text_column), record))
     if not rows:
         raise VoxtuneError(f"{path}: data set has no rows")
+    return rows
+
+
+def _read_headerless(path: Path, lines: list[str], delimiter: str) -> list[DataRow]:
+    rows = []
+    for line, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) < 2:
+            tab = "a tab" if delimiter == "\t" else "a comma"
+            raise VoxtuneError(f"{path}: line {line}: expected audio path, {tab}, reference text")
+        rows.append(_row(path, line, cells[0], cells[1], {}))
     return rows
 
 

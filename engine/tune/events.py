@@ -87,4 +87,29 @@ class TuneFinished:
     kind: str = "tune_finished"
 
 
+@dataclass(frozen=True, slots=True)
+class TuneEstimate:
+    """What a tune will cost on this machine, before it starts (``preflight``).
+
+    The time comes from training steps measured here on the user's own rows; memory is the
+    engine's peak while measuring plus the cached examples of every row; disk is the adapter
+    (or model), the kept checkpoints and the merged copy when asked for.
+    """
+
+    total_steps: int
+    step_seconds: float  # one measured optimizer step
+    seconds: float  # the whole run: encoding, every step, every evaluation
+    peak_memory_bytes: int
+    available_memory_bytes: int
+    disk_bytes: int
+    free_disk_bytes: int
+    device: str
+    warnings: tuple[str, ...] = ()  # one line each: what will not fit, and why
+    kind: str = "tune_estimate"
+
+    @property
+    def fits(self) -> bool:
+        return not self.warnings
+
+
 TuneEvent = DataChecked | TuneStarted | StepDone | EvalDone | CheckpointSaved | TuneFinished

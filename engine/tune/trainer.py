@@ -11,7 +11,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
@@ -60,7 +60,12 @@ if TYPE_CHECKING:
 SUMMARY = "tune-summary.json"  # the finished event, WER history and config, for people and tools
 
 
-def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
+def run_tune(
+    config: TuneConfig, should_stop: Callable[[], bool] | None = None
+) -> Iterator[TuneEvent]:
+    """The tune's events; ``should_stop`` (asked after each step) ends it early the way
+    patience does: the best weights so far are evaluated and saved (the app's Stop & save).
+    To abandon a run without saving, stop iterating instead."""
     from transformers.utils import logging as hf_logging
 
     from voxtune.engine.models import load_model
@@ -81,7 +86,9 @@ def run_tune(config: TuneConfig) -> Iterator[TuneEvent]:
         warnings.simplefilter("ignore", FutureWarning)
         trainable = make_trainable(base, config, family)
     kernels = patch_model(trainable, config.kernels)
-    loop = TrainingLoop(config, trainable, family, data.train, data.validation, kernels.summary())
+    loop = TrainingLoop(
+        config, trainable, family, data.train, data.validation, kernels.summary(), should_stop
+    )
     yield from loop.run()
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
@@ -116,9 +123,11 @@ class TrainingLoop:
         train: list[Example],
         validation: list[Example],
         kernels: str = "kernels off",
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
         self.kernels = kernels
+        self.should_stop = should_stop or (lambda: False)
         self.trainable = trainable
         self.model = model_of(trainable)
         self.family = family
@@ -183,6 +192,8 @@ class TrainingLoop:
             every = self.config.checkpoint_every
             if every and self.state.step % every == 0 and self.state.step < self.total_steps:
                 yield self._checkpoint()
+            if self.should_stop():
+                self.stopped_early = True
         if self.validation:
             yield self._final_evaluation()
 
