@@ -10,8 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxtune.engine.tune.config import TRAIN_PARTS, TuneConfig
-from voxtune.engine.tune.defaults import CPU_BATCH, GPU_BATCH
+from voxtune.engine.tune.config import CPU_BATCH, GPU_BATCH, TRAIN_PARTS, TuneConfig
 
 CHECKPOINT_EVERY = 10  # optimizer steps between checkpoints: what Resume continues from
 

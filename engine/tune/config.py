@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# Batch sizes by device (engine/tune/defaults.py explains them); here, torch-free, for the UI.
+CPU_BATCH, GPU_BATCH = 16, 32
+
 # LoRA target presets; each family names the layers they mean (``family.TuneFamily``).
 LORA_PRESETS = ("attention", "attention+mlp")
 TRAIN_PARTS = ("decoder", "encoder", "both")

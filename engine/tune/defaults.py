@@ -11,8 +11,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 
 from voxtune.engine.errors import VoxtuneError
-
-CPU_BATCH, GPU_BATCH = 16, 32
+from voxtune.engine.tune.config import CPU_BATCH, GPU_BATCH
 
 DEVICE_HELP = f"""\
 defaults by device (each can be set by its option):
