@@ -23,7 +23,7 @@ from voxtune.engine.home import jobs_db
 from voxtune.engine.jobs.job import JobSpec
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
-from voxtune.engine.types import TranscriptionOptions
+from voxtune.engine.types import Segment, TranscriptionOptions
 
 POLL_MS = 50
 MAX_EVENTS_PER_TICK = 200  # keeps the GUI responsive when the engine floods it
@@ -58,6 +58,10 @@ class EngineBridge(QObject):
     live_saved = Signal(tuple)  # paths written
     tune_progress = Signal(object)  # a voxtune.engine.tune.events event (step, eval, …)
     tune_result = Signal(object)  # protocol.TuneResult
+    transcript_opened = Signal(object)  # protocol.TranscriptOpened
+    transcript_saved = Signal(int, tuple)  # job id, output paths written again
+    playback_position = Signal(float)  # seconds into the file being played
+    playback_stopped = Signal(object)  # one-line error or None
     log_message = Signal(str, str)  # level, message (may span lines: a traceback)
     event_received = Signal(object)  # every event, for logs and tests
 
@@ -168,6 +172,26 @@ class EngineBridge(QObject):
     def stop_tune(self) -> int | None:
         return self._send(p.StopTune())
 
+    def open_transcript(self, job_id: int) -> int | None:
+        """Ask for a finished job's transcript; ``transcript_opened`` brings it."""
+        return self._send(p.OpenTranscript(job_id=job_id))
+
+    def save_transcript(
+        self, job_id: int, segments: tuple[Segment, ...], formats: tuple[str, ...] = ()
+    ) -> int | None:
+        """Keep edits in the job store and write the outputs again; ``transcript_saved``."""
+        return self._send(p.SaveTranscript(job_id=job_id, segments=segments, formats=formats))
+
+    def play_audio(self, path: str, start: float = 0.0, end: float | None = None) -> int | None:
+        return self._send(p.PlayAudio(path=path, start=start, end=end))
+
+    def stop_audio(self) -> int | None:
+        return self._send(p.StopAudio())
+
+    def clear_jobs(self) -> int | None:
+        """Forget finished jobs; ``jobs_loaded`` brings what is left."""
+        return self._send(p.ClearJobs())
+
     def _send(self, command: p.Command) -> int | None:
         try:
             return self.client.send(command)
@@ -245,3 +269,11 @@ class EngineBridge(QObject):
                 self.tune_progress.emit(update)
             case p.TuneResult():
                 self.tune_result.emit(event)
+            case p.TranscriptOpened():
+                self.transcript_opened.emit(event)
+            case p.TranscriptSaved(job_id=job_id, outputs=outputs):
+                self.transcript_saved.emit(job_id, tuple(outputs))
+            case p.PlaybackPosition(seconds=seconds):
+                self.playback_position.emit(seconds)
+            case p.PlaybackStopped(error=error):
+                self.playback_stopped.emit(error)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,6 +49,8 @@ def media_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 class FilesTab(QWidget):
+    edit_requested = Signal(int)  # a done job's id: open its transcript in the editor
+
     def __init__(
         self,
         bridge: EngineBridge,
@@ -93,20 +95,23 @@ class FilesTab(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(PROGRESS_COLUMN, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(PROGRESS_COLUMN, 140)
-        self.table.doubleClicked.connect(lambda _: self.open_output())
+        self.table.doubleClicked.connect(lambda _: self.edit_or_open())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
 
         self.hint = QLabel(DROP_HINT)
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry")
         self.open_button = QPushButton("Open output")
+        self.edit_button = QPushButton("Edit transcript")
+        self.edit_button.setToolTip("Play, correct and export again (or double-click the job)")
+        self.edit_button.clicked.connect(self.edit_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.retry_button.clicked.connect(self.retry_selected)
         self.open_button.clicked.connect(self.open_output)
         actions = QHBoxLayout()
         actions.addWidget(self.hint)
         actions.addStretch(1)
-        for button in (self.cancel_button, self.retry_button, self.open_button):
+        for button in (self.cancel_button, self.retry_button, self.edit_button, self.open_button):
             actions.addWidget(button)
 
         layout = QVBoxLayout(self)
@@ -197,6 +202,18 @@ class FilesTab(QWidget):
             if job.state in (JobState.FAILED, JobState.CANCELLED) and job.retryable:
                 self.bridge.retry(job.id)
 
+    def edit_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state == JobState.DONE:
+                self.edit_requested.emit(job.id)
+
+    def edit_or_open(self) -> None:
+        """Double-click: a done job opens in the editor, any other its output folder."""
+        if any(job.state == JobState.DONE for job in self.selected_jobs()):
+            self.edit_selected()
+        else:
+            self.open_output()
+
     def open_output(self) -> None:
         for job in self.selected_jobs():
             target = job.outputs[0] if job.outputs else job.spec.output_dir
@@ -209,5 +226,6 @@ class FilesTab(QWidget):
             any(j.state in (JobState.FAILED, JobState.CANCELLED) and j.retryable for j in jobs)
         )
         self.open_button.setEnabled(any(j.state == JobState.DONE for j in jobs))
+        self.edit_button.setEnabled(any(j.state == JobState.DONE for j in jobs))
         if self.model.rowCount() and self.hint.text() == DROP_HINT:
             self.hint.hide()

@@ -8,9 +8,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from voxtune.engine import protocol as p
 from voxtune.engine.home import logs_dir
 from voxtune.ui.banner import EngineBanner
 from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.editor_window import TranscriptEditor
 from voxtune.ui.engine_log import EngineLog, LogDialog
 from voxtune.ui.files_tab import FilesTab
 from voxtune.ui.live_tab import LiveTab
@@ -73,6 +75,10 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu("&View").addAction(log_action)
         self.log_action = log_action
 
+        self.editors: dict[int, TranscriptEditor] = {}  # job id → its open editor
+        self.files_tab.edit_requested.connect(self.open_editor)
+        bridge.transcript_opened.connect(self._show_editor)
+
         bridge.engine_ready.connect(self._on_ready)
         bridge.engine_died.connect(self._on_died)
         bridge.engine_restarted.connect(self.banner.show_restarted)
@@ -113,6 +119,22 @@ class MainWindow(QMainWindow):
         self.engine_label.setText("Engine restarting…")
         self.banner.show_death(reason, job_ids)
 
+    # -- the transcript editor ------------------------------------------------------------
+
+    def open_editor(self, job_id: int) -> None:
+        """Bring up the job's editor, asking the engine for its transcript the first time."""
+        editor = self.editors.get(job_id)
+        if editor is not None and editor.isVisible():
+            editor.raise_()
+            editor.activateWindow()
+            return
+        self.bridge.open_transcript(job_id)
+
+    def _show_editor(self, opened: p.TranscriptOpened) -> None:
+        editor = TranscriptEditor(self.bridge, opened)
+        self.editors[opened.job_id] = editor
+        editor.show()
+
     # -- drops ----------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -128,6 +150,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_settings(self.store, self.settings)
+        for editor in self.editors.values():
+            editor.close()
         self.bridge.stop()
         self.log.close()
         super().closeEvent(event)
