@@ -108,8 +108,8 @@ class Engine:
         self._lock = threading.Lock()
         self.live_worker = Worker("voxtune-live-load", outbox.emit)
         self.models = ModelTasks(outbox.emit)
-        self.devices = DeviceWatcher(outbox.emit, self._stream_open)
         self.player = Player(outbox.emit)
+        self.devices = DeviceWatcher(outbox.emit, self._stream_open)
 
     @property
     def busy(self) -> bool:
@@ -117,6 +117,9 @@ class Engine:
         return self.live_worker.busy or self.models.worker.busy
 
     def _stream_open(self) -> bool:
+        # A device rescan restarts PortAudio, which would cut off a stream playing or recording.
+        if self.player.playing:
+            return True
         return self.live_loading is not None or (self.live is not None and self.live.running)
 
     def emit_live(self, event: p.Event) -> None:

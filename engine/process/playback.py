@@ -8,6 +8,7 @@ so the editor can highlight the word being heard.
 from __future__ import annotations
 
 import threading
+import time
 
 from voxtune.engine import protocol as p
 from voxtune.engine.process.workers import Emit
@@ -32,6 +33,11 @@ class Player:
                 target=self._run, args=(command, self._stop), name="voxtune-playback", daemon=True
             )
             self._thread.start()
+
+    @property
+    def playing(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def stop(self, timeout: float = 2.0) -> None:
         with self._lock:
@@ -71,6 +77,10 @@ class Player:
             samplerate=RATE, channels=1, dtype="float32", callback=callback,
             finished_callback=finished.set,
         ):  # fmt: skip
+            # A stream whose device went away may never call back again: give up in time.
+            deadline = time.monotonic() + len(audio) / RATE + 5.0
             while not finished.wait(POSITION_EVERY_S):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the output device stopped playing")
                 self._emit(p.PlaybackPosition(seconds=command.start + played / RATE))
         self._emit(p.PlaybackPosition(seconds=command.start + played / RATE))
