@@ -405,6 +405,7 @@ class ModelEntry:
     location: str
     source: str  # "embedded" | "imported" | "hub" | "local" | "adapter" …
     removable: bool = False  # an imported or registered folder of Voxtune's own
+    download_bytes: int = 0  # a Hub model not in the cache yet: what pulling it fetches
 
 
 @dataclass(frozen=True, slots=True)

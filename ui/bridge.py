@@ -127,6 +127,12 @@ class EngineBridge(QObject):
     def retry(self, job_id: int) -> int | None:
         return self._send(p.RetryJob(job_id=job_id))
 
+    def rerun(
+        self, job_id: int, options: TranscriptionOptions | None = None, model: str | None = None
+    ) -> int | None:
+        """Run a job again from the start with ``options``/``model`` (a new job if they differ)."""
+        return self._send(p.RerunJob(job_id=job_id, options=options, model=model))
+
     def load_model(self, name: str) -> int | None:
         return self._send(p.LoadModel(name=name))
 

@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self.files_tab.edit_requested.connect(self.open_editor)
         bridge.transcript_opened.connect(self._show_editor)
 
+        bridge.models_listed.connect(self._know_models)
+        bridge.models_changed.connect(lambda models, *_: self._know_models(models))
         bridge.engine_ready.connect(self._on_ready)
         bridge.engine_died.connect(self._on_died)
         bridge.engine_restarted.connect(self.banner.show_restarted)
@@ -103,6 +105,9 @@ class MainWindow(QMainWindow):
             self.bridge.restart()
 
     # -- engine ---------------------------------------------------------------------------
+
+    def _know_models(self, models: tuple[p.ModelEntry, ...]) -> None:
+        self.settings_tab.set_models(tuple(m.name for m in models))
 
     def show_log(self) -> LogDialog:
         if self.log_dialog is None:
