@@ -119,6 +119,13 @@ class JobTableModel(QAbstractTableModel):
         if not self._jobs:
             self.set_jobs(jobs)
             return
+        # The listing is all the store has: a row it lacks was cleared (ClearJobs).
+        listed = {job.id for job in jobs}
+        for row in reversed(range(len(self._jobs))):
+            if self._jobs[row].id not in listed:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._jobs[row]
+                self.endRemoveRows()
         for job in sorted(jobs, key=lambda j: j.id):
             self.upsert(job)
 
