@@ -127,6 +127,9 @@ class FilesTab(QWidget):
 
         self.hint = QLabel(DROP_HINT)
         self.hint.setWordWrap(True)
+        keep = self.hint.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # hidden, it still holds the buttons to the right
+        self.hint.setSizePolicy(keep)
         # Why the selected job failed, in full: a tooltip was cut off at the window edge.
         self.details = QLabel()
         self.details.setObjectName("job-details")
