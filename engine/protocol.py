@@ -21,7 +21,7 @@ from voxtune.engine.jobs.job import DEFAULT_MODEL, Job, JobSpec
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.tune.events import DataChecked, TuneEstimate, TuneEvent, TuneFinished
-from voxtune.engine.types import Segment, TranscriptionOptions, Word
+from voxtune.engine.types import Segment, Transcript, TranscriptionOptions, Word
 
 PROTOCOL_VERSION = 1
 
@@ -216,6 +216,51 @@ class EstimateTune(Command):
     config: TuneConfig
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTranscript(Command):
+    """A finished job's transcript for the editor (its saved edits if any); answered by
+    TranscriptOpened. The UI never opens the job store itself."""
+
+    kind: ClassVar[str] = "open_transcript"
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SaveTranscript(Command):
+    """Keep the editor's segments in the job store as the job's edits, then write the job's
+    outputs again from them (``formats``, or the job's own) with the job's subtitle rules;
+    answered by TranscriptSaved."""
+
+    kind: ClassVar[str] = "save_transcript"
+    job_id: int
+    segments: tuple[Segment, ...]
+    formats: tuple[str, ...] = ()  # empty: the formats the job was run with
+
+
+@dataclass(frozen=True, slots=True)
+class PlayAudio(Command):
+    """Play ``path`` from ``start`` to ``end`` (seconds; None: to its end) on the default
+    output device. The engine plays because the UI's Qt has no QtMultimedia (PySide6-
+    Essentials); PlaybackPosition while it plays, PlaybackStopped at the end."""
+
+    kind: ClassVar[str] = "play_audio"
+    path: str
+    start: float = 0.0
+    end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopAudio(Command):
+    kind: ClassVar[str] = "stop_audio"
+
+
+@dataclass(frozen=True, slots=True)
+class ClearJobs(Command):
+    """Forget finished jobs (done, failed, cancelled); answered by JobsListed."""
+
+    kind: ClassVar[str] = "clear_jobs"
+
+
 # -- events -----------------------------------------------------------------------------
 
 
@@ -377,6 +422,7 @@ class ModelEntry:
     location: str
     source: str  # "embedded" | "imported" | "hub" | "local" | "adapter" …
     removable: bool = False  # an imported or registered folder of Voxtune's own
+    download_bytes: int = 0  # a Hub model not in the cache yet: what pulling it fetches
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +510,15 @@ class TuneDataReport(Event):
     kind: ClassVar[str] = "tune_data_report"
     checked: DataChecked | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptOpened(Event):
+    kind: ClassVar[str] = "transcript_opened"
+    job_id: int
+    transcript: Transcript
+    audio_path: str
+    edited: bool = False  # the segments are the user's saved edits, not the model's
     reply_to: int = 0
 
 
@@ -474,7 +529,28 @@ class TuneEstimated(Event):
     kind: ClassVar[str] = "tune_estimated"
     estimate: TuneEstimate | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSaved(Event):
+    kind: ClassVar[str] = "transcript_saved"
+    job_id: int
+    outputs: tuple[str, ...]
     reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackPosition(Event):
+    """Where playback is, in seconds of the file, about twenty times a second."""
+
+    kind: ClassVar[str] = "playback_position"
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackStopped(Event):
+    kind: ClassVar[str] = "playback_stopped"
+    error: str | None = None  # one line when it could not play (no output device, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,11 +569,13 @@ class EngineDied(Event):
 COMMANDS: tuple[type[Command], ...] = (
     Ping, LoadModel, SubmitJob, CancelJob, RetryJob, RerunJob, StartLive, StopLive, Shutdown,
     ListJobs, ListModels, ImportModel, PullModel, RemoveModel, ListDevices, SaveLive, ClearLive,
-    StartTune, StopTune, CheckTuneData, EstimateTune,
+    StartTune, StopTune, CheckTuneData, EstimateTune, OpenTranscript, SaveTranscript, PlayAudio,
+    StopAudio, ClearJobs,
 )  # fmt: skip
 EVENTS: tuple[type[Event], ...] = (
     EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
     JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveLevel,
     LiveStopped, EngineDied, JobsListed, ModelsListed, ModelProgress, ModelsChanged,
     DevicesListed, LiveSaved, TuneProgress, TuneResult, TuneDataReport, TuneEstimated,
+    TranscriptOpened, TranscriptSaved, PlaybackPosition, PlaybackStopped,
 )  # fmt: skip

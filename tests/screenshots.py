@@ -1,6 +1,9 @@
 """Render each tab of the window offscreen to PNG under docs/screenshots/ (for the README).
 
-    QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUTPUT_DIR]
+    QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUTPUT_DIR] [editor]
+
+``editor`` makes only the transcript editor's shots: a real tiny.en transcript of a FLEURS
+recording, at 1024×700 and 1600×1000, light and dark.
 
 The Live tab shows a real stream: tiny.en transcribing a FLEURS recording read through a
 FileSource, its updates fed through the bridge as the engine's events would be. The Files
@@ -60,6 +63,43 @@ def queue_jobs(files: list[Path], output_dir: Path) -> list:
         replace(base[4], state=JobState.FAILED, duration=None, retryable=False,
                 error=f"{specs[4].input_path}: not an audio or video file"),
     ]  # fmt: skip
+
+
+def editor_shots(app: QApplication, output: Path) -> list[Path]:
+    from voxtune.engine import protocol as p
+    from voxtune.engine.config import EngineConfig
+    from voxtune.engine.models import load_model
+    from voxtune.engine.transcribe import make_transcriber
+    from voxtune.engine.transcribe.files import transcribe_file
+    from voxtune.engine.types import TranscriptionOptions
+    from voxtune.ui.bridge import EngineBridge
+    from voxtune.ui.editor_window import TranscriptEditor
+    from voxtune.ui.theme import apply_theme
+
+    scratch = Path(tempfile.mkdtemp(prefix="voxtune-editor-shots-"))
+    os.environ.setdefault("VOXTUNE_HOME", str(scratch / "home"))
+    audio = max(english_files()[:4], key=lambda f: f.stat().st_size)
+    transcript = transcribe_file(
+        audio, make_transcriber(load_model()), TranscriptionOptions(language="en", beam_size=1)
+    )
+    opened = p.TranscriptOpened(job_id=1, transcript=transcript, audio_path=str(audio))
+    bridge = EngineBridge(EngineConfig(db_path=str(scratch / "jobs.sqlite3")))  # not started
+    shots: list[Path] = []
+    for theme in ("light", "dark"):
+        apply_theme(theme, app)
+        editor = TranscriptEditor(bridge, opened)  # reads the palette it is born with
+        editor.show()
+        editor.table.selectRow(min(1, editor.model.rowCount() - 1))
+        for width, height in ((1024, 700), (1600, 1000)):
+            editor.resize(width, height)
+            app.processEvents()
+            path = output / f"editor-{width}x{height}-{theme}.png"
+            editor.grab().save(str(path))
+            shots.append(path)
+        editor.close()
+    apply_theme("light", app)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return shots
 
 
 def dark_palette() -> QPalette:
@@ -143,5 +183,11 @@ def main(output: Path) -> list[Path]:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots"
-    for shot in main(target):
+    if sys.argv[2:] == ["editor"]:
+        qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        target.mkdir(parents=True, exist_ok=True)
+        made = editor_shots(qapp, target)  # type: ignore[arg-type]
+    else:
+        made = main(target)
+    for shot in made:
         print(shot)

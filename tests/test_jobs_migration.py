@@ -111,7 +111,7 @@ def test_an_old_database_opens_and_its_jobs_read_back_with_defaults(tmp_path: Pa
         assert store.get(new.id).spec.rules.max_line_chars == 20
 
     with sqlite3.connect(db) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     raw.close()
     fresh = tmp_path / "fresh.sqlite3"
     JobStore(fresh).close()

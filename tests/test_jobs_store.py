@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voxtune.engine.jobs import JobSpec, JobState, JobStore, JobStoreError
-from voxtune.engine.jobs.codec import options_from_dict, options_to_dict
+from voxtune.engine.jobs.codec import options_from_dict, options_to_dict, segment_to_json
 from voxtune.engine.jobs.store import MAX_ATTEMPTS, SCHEMA_VERSION
 from voxtune.engine.types import Checkpoint, Segment, TranscriptionOptions, Word
 
@@ -241,3 +241,27 @@ def test_a_running_job_cannot_be_rerun(store: JobStore, tmp_path: Path) -> None:
     with pytest.raises(JobStoreError) as caught:
         store.rerun(job.id)
     assert str(caught.value) == f"job {job.id} is running: cancel it first"
+
+
+def test_edits_are_kept_beside_the_models_segments_and_go_with_the_job(
+    store: JobStore, tmp_path: Path
+) -> None:
+    job = store.submit(spec(tmp_path, "talk.ogg"))
+    assert store.edits(job.id) is None  # never edited
+    model_said = [segment(0.0, "hello word"), segment(2.0, "good by")]
+    corrected = [segment(0.0, "hello world"), segment(2.0, "goodbye")]
+    with store._transaction() as db:  # as the runner persists a window's segments
+        for i, s in enumerate(model_said):
+            db.execute(
+                "INSERT INTO segments (job_id, position, start_s, end_s, segment) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (job.id, i, s.start, s.end, segment_to_json(s)),
+            )
+    store.save_edits(job.id, corrected[:1])
+    store.save_edits(job.id, corrected)  # a second save replaces the first
+    assert store.edits(job.id) == corrected
+    assert store.segments(job.id) == model_said  # the model's own are untouched
+    with pytest.raises(JobStoreError, match="no job 999"):
+        store.save_edits(999, corrected)
+    store.cancel(job.id)
+    assert store.clear() == 1 and store.edits(job.id) is None  # cleared with its job

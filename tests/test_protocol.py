@@ -24,7 +24,7 @@ from voxtune.engine.tune.events import (
     TuneEstimate,
     TuneFinished,
 )
-from voxtune.engine.types import Segment, TranscriptionOptions, Word
+from voxtune.engine.types import Segment, Transcript, TranscriptionOptions, Word
 
 WORD = Word(" hello", 0.5, 0.9, 0.87)
 SEGMENT = Segment(0.5, 1.5, " hello there", (WORD, Word(" there", 0.9, 1.5, 0.5)), "en")
@@ -34,6 +34,7 @@ SPEC = JobSpec.for_file(
 JOB = Job(id=7, spec=SPEC, state=JobState.QUEUED, duration=3.5)
 ENTRY = p.ModelEntry("my-asr", "whisper", ("en",), 75_000_000, "/models/my-asr", "imported", True)
 DEVICE = p.InputDeviceEntry(index=2, name="pulse", host_api="ALSA", channels=32, is_default=True)
+TRANSCRIPT = Transcript(segments=(SEGMENT,), language="en", duration=3.5, model="whisper-tiny.en")
 FINISHED = TuneFinished(steps=4, stopped_early=False, best_step=4, wer_before=0.5,
                         wer_after=0.25, adapter="/tune/adapter")  # fmt: skip
 
@@ -117,6 +118,16 @@ SAMPLES: list[p.Message] = [
         ),
         reply_to=8,
     ),
+    # The transcript editor's messages (issue 18).
+    p.OpenTranscript(job_id=7),
+    p.TranscriptOpened(job_id=7, transcript=TRANSCRIPT, audio_path="/in/speech.ogg", edited=True),
+    p.SaveTranscript(job_id=7, segments=(SEGMENT,), formats=("srt", "json")),
+    p.TranscriptSaved(job_id=7, outputs=("/out/speech.srt",), reply_to=8),
+    p.PlayAudio(path="/in/speech.ogg", start=0.5, end=1.5),
+    p.StopAudio(),
+    p.PlaybackPosition(seconds=0.75),
+    p.PlaybackStopped(error="no output device"),
+    p.ClearJobs(),
 ]
 
 
@@ -151,6 +162,7 @@ def test_messages_are_frozen(message: p.Message) -> None:
 
 ALLOWED_PAYLOAD = {"int", "float", "str", "bool", "None", "Job", "JobSpec", "Segment", "Word"}
 ALLOWED_PAYLOAD |= {"TranscriptionOptions", "SubtitleRules", "ModelEntry", "InputDeviceEntry"}
+ALLOWED_PAYLOAD |= {"Transcript"}  # the editor's: segments of Words, plain data
 # The tune's own progress dataclasses (torch-free, voxtune.engine.tune.events) and its options.
 ALLOWED_PAYLOAD |= {"TuneConfig", "DataChecked", "TuneStarted", "StepDone", "EvalDone"}
 ALLOWED_PAYLOAD |= {"CheckpointSaved", "TuneFinished", "TuneEstimate"}

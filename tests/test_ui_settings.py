@@ -84,13 +84,11 @@ def test_settings_tab_applies_and_persists(qtbot: QtBot, tmp_path: Path) -> None
     tab.beam_spin.setValue(3)
     tab.chars_spin.setValue(37)
     tab.lines_spin.setValue(1)
-    tab.output_edit.setText(str(tmp_path / "out"))
     qtbot.mouseClick(tab.apply_button, Qt.MouseButton.LeftButton)
     reread = load_settings(open_qsettings(tmp_path / "s.ini"))
     assert (reread.language, reread.beam_size, reread.max_line_chars, reread.max_lines) == (
         "fr", 3, 37, 1,
     )  # fmt: skip
-    assert reread.output_dir == str(tmp_path / "out")
     tab.language_box.setCurrentIndex(tab.language_box.findData(""))
     tab.apply()
     assert load_settings(open_qsettings(tmp_path / "s.ini")).language == ""

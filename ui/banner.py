@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 
@@ -9,7 +10,9 @@ class EngineBanner(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("engine-banner")
-        self.setAutoFillBackground(True)
+        # A plain QWidget subclass ignores a style sheet's background and border unless it
+        # is told to draw them: without this the banner was dark-red text on window grey.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(
             "#engine-banner { background: #fdecea; border: 1px solid #c62828; }"
             "#engine-banner QLabel { color: #5f1111; }"

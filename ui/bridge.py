@@ -23,7 +23,7 @@ from voxtune.engine.home import jobs_db
 from voxtune.engine.jobs.job import JobSpec
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
-from voxtune.engine.types import TranscriptionOptions
+from voxtune.engine.types import Segment, TranscriptionOptions
 
 POLL_MS = 50
 MAX_EVENTS_PER_TICK = 200  # keeps the GUI responsive when the engine floods it
@@ -60,6 +60,10 @@ class EngineBridge(QObject):
     tune_result = Signal(object)  # protocol.TuneResult
     tune_data_checked = Signal(object)  # protocol.TuneDataReport
     tune_estimated = Signal(object)  # protocol.TuneEstimated
+    transcript_opened = Signal(object)  # protocol.TranscriptOpened
+    transcript_saved = Signal(int, tuple)  # job id, output paths written again
+    playback_position = Signal(float)  # seconds into the file being played
+    playback_stopped = Signal(object)  # one-line error or None
     log_message = Signal(str, str)  # level, message (may span lines: a traceback)
     event_received = Signal(object)  # every event, for logs and tests
 
@@ -125,6 +129,12 @@ class EngineBridge(QObject):
     def retry(self, job_id: int) -> int | None:
         return self._send(p.RetryJob(job_id=job_id))
 
+    def rerun(
+        self, job_id: int, options: TranscriptionOptions | None = None, model: str | None = None
+    ) -> int | None:
+        """Run a job again from the start with ``options``/``model`` (a new job if they differ)."""
+        return self._send(p.RerunJob(job_id=job_id, options=options, model=model))
+
     def load_model(self, name: str) -> int | None:
         return self._send(p.LoadModel(name=name))
 
@@ -175,6 +185,26 @@ class EngineBridge(QObject):
 
     def estimate_tune(self, config: TuneConfig) -> int | None:
         return self._send(p.EstimateTune(config=config))
+
+    def open_transcript(self, job_id: int) -> int | None:
+        """Ask for a finished job's transcript; ``transcript_opened`` brings it."""
+        return self._send(p.OpenTranscript(job_id=job_id))
+
+    def save_transcript(
+        self, job_id: int, segments: tuple[Segment, ...], formats: tuple[str, ...] = ()
+    ) -> int | None:
+        """Keep edits in the job store and write the outputs again; ``transcript_saved``."""
+        return self._send(p.SaveTranscript(job_id=job_id, segments=segments, formats=formats))
+
+    def play_audio(self, path: str, start: float = 0.0, end: float | None = None) -> int | None:
+        return self._send(p.PlayAudio(path=path, start=start, end=end))
+
+    def stop_audio(self) -> int | None:
+        return self._send(p.StopAudio())
+
+    def clear_jobs(self) -> int | None:
+        """Forget finished jobs; ``jobs_loaded`` brings what is left."""
+        return self._send(p.ClearJobs())
 
     def _send(self, command: p.Command) -> int | None:
         try:
@@ -257,3 +287,11 @@ class EngineBridge(QObject):
                 self.tune_data_checked.emit(event)
             case p.TuneEstimated():
                 self.tune_estimated.emit(event)
+            case p.TranscriptOpened():
+                self.transcript_opened.emit(event)
+            case p.TranscriptSaved(job_id=job_id, outputs=outputs):
+                self.transcript_saved.emit(job_id, tuple(outputs))
+            case p.PlaybackPosition(seconds=seconds):
+                self.playback_position.emit(seconds)
+            case p.PlaybackStopped(error=error):
+                self.playback_stopped.emit(error)

@@ -13,6 +13,9 @@ from voxtune.engine.jobs.job import Job, JobState
 COLUMNS: tuple[str, ...] = ("File", "State", "Progress", "ETA", "Duration", "Output")
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 INTERRUPTED = "interrupted — resuming"
+CANCELLING = "cancelling…"
+# The widest text the State column shows: it is sized for it once, so no state reshuffles it.
+WIDEST_STATE = INTERRUPTED
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -116,6 +119,13 @@ class JobTableModel(QAbstractTableModel):
         if not self._jobs:
             self.set_jobs(jobs)
             return
+        # The listing is all the store has: a row it lacks was cleared (ClearJobs).
+        listed = {job.id for job in jobs}
+        for row in reversed(range(len(self._jobs))):
+            if self._jobs[row].id not in listed:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._jobs[row]
+                self.endRemoveRows()
         for job in sorted(jobs, key=lambda j: j.id):
             self.upsert(job)
 
@@ -138,13 +148,21 @@ class JobTableModel(QAbstractTableModel):
         self._change(job_id, state=JobState.RUNNING, progress=fraction)
 
     def on_done(self, job_id: int, outputs: tuple[str, ...]) -> None:
+        self._note.pop(job_id, None)
         self._change(job_id, state=JobState.DONE, progress=1.0, outputs=outputs, error=None)
 
     def on_failed(self, job_id: int, message: str, retryable: bool) -> None:
+        self._note.pop(job_id, None)
         self._change(job_id, state=JobState.FAILED, error=message, retryable=retryable)
 
     def on_cancelled(self, job_id: int) -> None:
+        self._note.pop(job_id, None)
         self._change(job_id, state=JobState.CANCELLED)
+
+    def set_note(self, job_id: int, note: str) -> None:
+        """Show ``note`` in the State cell until the job's next event (e.g. "cancelling…")."""
+        self._note[job_id] = note
+        self._change(job_id)
 
     def on_engine_died(self, _reason: str, job_ids: tuple[int, ...]) -> None:
         for job_id in job_ids:

@@ -1,23 +1,48 @@
-"""The main window: engine banner, four tabs, drops and Ctrl+O, settings kept in QSettings."""
+"""The main window: engine banner, tabs, menu bar with a shortcut for every action, drops.
+
+Settings, the theme and the window's geometry are kept in QSettings.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from voxtune.engine import protocol as p
 from voxtune.engine.home import logs_dir
 from voxtune.ui.banner import EngineBanner
 from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.editor_window import TranscriptEditor
 from voxtune.ui.engine_log import EngineLog, LogDialog
 from voxtune.ui.files_tab import FilesTab
 from voxtune.ui.live_tab import LiveTab
 from voxtune.ui.models_tab import ModelsTab
 from voxtune.ui.settings import UiSettings, load_settings, save_settings
 from voxtune.ui.settings_tab import SettingsTab
+from voxtune.ui.theme import THEMES, apply_theme
 from voxtune.ui.tune_tab import TuneTab
+
+GEOMETRY_KEY = "window/geometry"  # beside the settings, not one of them: not a user choice
 
 
 class MainWindow(QMainWindow):
@@ -32,6 +57,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Voxtune")
         self.resize(980, 640)
+        geometry = store.value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
         self.setAcceptDrops(True)
         self.bridge = bridge
         self.store = store
@@ -65,22 +93,139 @@ class MainWindow(QMainWindow):
 
         self.engine_label = QLabel("Engine starting…")
         self.statusBar().addPermanentWidget(self.engine_label)
-        open_action = QAction("Add files…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.files_tab.choose_files)
-        self.addAction(open_action)
-        log_action = QAction("Show log", self)
-        log_action.setShortcut(QKeySequence("Ctrl+L"))
-        log_action.setToolTip(f"Engine warnings and errors (also in {self.log.path})")
-        log_action.triggered.connect(self.show_log)
-        self.menuBar().addMenu("&View").addAction(log_action)
-        self.log_action = log_action
+        self._build_menus()
+        self.apply_theme(self.settings.theme)
 
+        self.editors: dict[int, TranscriptEditor] = {}  # job id → its open editor
+        self.files_tab.edit_requested.connect(self.open_editor)
+        bridge.transcript_opened.connect(self._show_editor)
+
+        bridge.models_listed.connect(self._know_models)
+        bridge.models_changed.connect(lambda models, *_: self._know_models(models))
         bridge.engine_ready.connect(self._on_ready)
         bridge.engine_died.connect(self._on_died)
         bridge.engine_restarted.connect(self.banner.show_restarted)
         bridge.engine_gave_up.connect(self.banner.show_error)
         bridge.engine_error.connect(lambda message: self.statusBar().showMessage(message, 10000))
+
+    # -- menus ----------------------------------------------------------------------------
+
+    def _action(self, menu: QMenu, text: str, shortcut: str | QKeySequence, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # the shortcut works while the menu bar is hidden, too
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        files, live, models = self.files_tab, self.live_tab, self.models_tab
+        file_menu = bar.addMenu("&File")
+        self.add_action = self._action(
+            file_menu, "&Add files…", QKeySequence.StandardKey.Open, files.choose_files
+        )
+        self.edit_action = self._action(
+            file_menu, "&Edit transcript", "Ctrl+E", files.edit_selected
+        )
+        self.open_action = self._action(
+            file_menu, "&Open output", "Ctrl+Shift+O", files.open_output
+        )
+        self.save_live_action = self._action(
+            file_menu, "&Save live transcript…", "Ctrl+S", live.choose_save
+        )
+        file_menu.addSeparator()
+        self.clear_jobs_action = self._action(
+            file_menu, "&Clear finished jobs", "Ctrl+Shift+Del", self.bridge.clear_jobs
+        )
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.cancel_action = self._action(edit_menu, "&Cancel job", "Ctrl+.", files.cancel_selected)
+        self.retry_action = self._action(edit_menu, "&Retry job", "Ctrl+R", files.retry_selected)
+        edit_menu.addSeparator()
+        self.import_action = self._action(
+            edit_menu, "&Import model folder…", "Ctrl+I", models.choose_import
+        )
+        self.remove_model_action = self._action(
+            edit_menu, "Re&move selected model", "Ctrl+Shift+M", models.remove_selected
+        )
+        self.default_model_action = self._action(
+            edit_menu, "&Use selected model by default", "Ctrl+Shift+U", models.use_selected
+        )
+        edit_menu.addSeparator()
+        self.settings_action = self._action(
+            edit_menu, "&Settings", "Ctrl+,", lambda: self.tabs.setCurrentWidget(self.settings_tab)
+        )
+
+        view_menu = bar.addMenu("&View")
+        self.tab_actions = [
+            self._action(view_menu, f"&{title}", f"Ctrl+{n}", lambda w=widget: self.show_tab(w))
+            for n, (widget, title) in enumerate(
+                (
+                    (files, "Files"),
+                    (live, "Live"),
+                    (models, "Models"),
+                    (self.tune_tab, "Tune"),
+                    (self.settings_tab, "Settings"),
+                ),
+                start=1,
+            )
+        ]
+        self.listen_action = self._action(
+            view_menu, "Start/stop &listening", "Ctrl+Space", live.toggle
+        )
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for n, theme in enumerate(THEMES, start=1):
+            action = self._action(
+                theme_menu,
+                theme.capitalize(),
+                f"Ctrl+Shift+{n}",
+                lambda t=theme: self.choose_theme(t),
+            )
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[theme] = action
+        view_menu.addSeparator()
+        self.log_action = self._action(view_menu, "Show &log", "Ctrl+L", self.show_log)
+        self.log_action.setToolTip(f"Engine warnings and errors (also in {self.log.path})")
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = self._action(help_menu, "&About Voxtune", "F1", self.show_about)
+
+    def actions_with_shortcuts(self) -> list[QAction]:
+        return [a for menu in self.menuBar().findChildren(QMenu) for a in menu.actions()
+                if not a.isSeparator() and a.menu() is None]  # fmt: skip
+
+    def show_tab(self, widget: QWidget) -> None:
+        self.tabs.setCurrentWidget(widget)
+
+    def choose_theme(self, theme: str) -> None:
+        self.change_settings(replace(self.settings, theme=theme))
+
+    def apply_theme(self, theme: str) -> bool:
+        self.theme_actions[theme].setChecked(True)
+        return apply_theme(theme, QApplication.instance())  # type: ignore[arg-type]
+
+    def show_about(self) -> QMessageBox:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("voxtune")
+        except PackageNotFoundError:
+            release = "development"
+        box = QMessageBox(QMessageBox.Icon.Information, "About Voxtune", "", parent=self)
+        box.setText(
+            f"<b>Voxtune</b> {release}<br>Local speech transcription, live dictation and ASR "
+            "tuning. Audio never leaves this machine."
+        )
+        box.setInformativeText(f"Engine log: {self.log.path}")
+        box.open()
+        return box
 
     # -- settings -------------------------------------------------------------------------
 
@@ -91,15 +236,21 @@ class MainWindow(QMainWindow):
         if settings == self.settings:
             return
         device_changed = settings.device != self.settings.device
+        theme_changed = settings.theme != self.settings.theme
         self.settings = settings
         save_settings(self.store, settings)
         self.files_tab.load_settings(settings)
         self.settings_tab.load(settings)
+        if theme_changed:
+            self.apply_theme(settings.theme)
         if device_changed:
             self.bridge.set_device(settings.device)
             self.bridge.restart()
 
     # -- engine ---------------------------------------------------------------------------
+
+    def _know_models(self, models: tuple[p.ModelEntry, ...]) -> None:
+        self.settings_tab.set_models(tuple(m.name for m in models))
 
     def show_log(self) -> LogDialog:
         if self.log_dialog is None:
@@ -116,6 +267,22 @@ class MainWindow(QMainWindow):
         self.engine_label.setText("Engine restarting…")
         self.banner.show_death(reason, job_ids)
 
+    # -- the transcript editor ------------------------------------------------------------
+
+    def open_editor(self, job_id: int) -> None:
+        """Bring up the job's editor, asking the engine for its transcript the first time."""
+        editor = self.editors.get(job_id)
+        if editor is not None and editor.isVisible():
+            editor.raise_()
+            editor.activateWindow()
+            return
+        self.bridge.open_transcript(job_id)
+
+    def _show_editor(self, opened: p.TranscriptOpened) -> None:
+        editor = TranscriptEditor(self.bridge, opened)
+        self.editors[opened.job_id] = editor
+        editor.show()
+
     # -- drops ----------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -131,6 +298,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_settings(self.store, self.settings)
+        self.store.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.store.sync()
+        for editor in self.editors.values():
+            editor.close()
         self.bridge.stop()
         self.log.close()
         super().closeEvent(event)

@@ -36,8 +36,15 @@ def languages_text(languages: tuple[str, ...]) -> str:
     return ", ".join(languages) if len(languages) <= 3 else f"{len(languages)} languages"
 
 
-def size_text(size_bytes: int) -> str:
-    return f"{size_bytes / 1e6:.0f} MB" if size_bytes else "not imported yet"
+def size_text(entry: p.ModelEntry) -> str:
+    """What is on disk, or what it takes to get there (the words the CLI uses)."""
+    if entry.size_bytes:
+        return f"{entry.size_bytes / 1e6:.0f} MB"
+    if entry.download_bytes:
+        return f"not downloaded ({entry.download_bytes / 1e9:.1f} GB)"
+    if entry.source == "embedded":
+        return "embedded (imported on first use)"
+    return "not imported yet"
 
 
 class ModelsTab(QWidget):
@@ -116,7 +123,7 @@ class ModelsTab(QWidget):
                 info.name,
                 info.family,
                 languages_text(info.languages),
-                size_text(info.size_bytes),
+                size_text(info),
                 info.source,
                 "✓" if info.name == default else "",
             )

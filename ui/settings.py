@@ -18,6 +18,7 @@ from voxtune.engine.subtitles import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
+THEMES: tuple[str, ...] = ("system", "light", "dark")
 # The UiSettings fields that make the SubtitleRules: reset together when they do not fit.
 _RULE_FIELDS = ("max_line_chars", "max_lines", "min_duration", "max_duration")
 
@@ -35,6 +36,7 @@ class UiSettings:
     min_duration: float = DEFAULT_RULES.min_duration  # seconds a cue stays on screen, at least
     max_duration: float = DEFAULT_RULES.max_duration
     input_device: str = ""  # "" is the system default microphone
+    theme: str = "system"  # "system" | "light" | "dark"
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(language=self.language or None, beam_size=self.beam_size)
@@ -64,7 +66,8 @@ def load_settings(store: QSettings) -> UiSettings:
     loaded = UiSettings(**values)  # type: ignore[arg-type]
     formats = tuple(x for x in OUTPUT_FORMATS if x in loaded.formats) or defaults.formats
     device = loaded.device if loaded.device in DEVICES else defaults.device
-    fixed: dict[str, object] = {"formats": formats, "device": device}
+    theme = loaded.theme if loaded.theme in THEMES else defaults.theme
+    fixed: dict[str, object] = {"formats": formats, "device": device, "theme": theme}
     try:
         loaded.subtitle_rules()
     except VoxtuneError:  # a hand-edited file; every job would be refused with these

@@ -1,4 +1,7 @@
-"""Settings tab: model, language, beam size, device, output folder, subtitle cue rules."""
+"""Settings tab: model, language, beam size, device, subtitle cue rules.
+
+The output folder is chosen in one place only, the Files tab, beside the formats.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from voxtune.ui.settings import DEVICES, UiSettings
 
+DEVICE_NOTE = "Changing the device restarts the engine."
 MIN_LONGEST_CUE = 0.5  # seconds; the rules need a positive maximum
 LANGUAGES = ("", "en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
 
@@ -36,7 +39,11 @@ class SettingsTab(QWidget):
         self._settings = settings
         self._on_settings = on_settings
 
-        self.model_edit = QLineEdit()
+        # Editable, so a model the engine has not listed yet can be typed; Apply refuses a
+        # name that is not in the engine's listing once there is one.
+        self.model_box = QComboBox()
+        self.model_box.setEditable(True)
+        self.known_models: tuple[str, ...] = ()
         self.language_box = QComboBox()
         self.language_box.setEditable(True)
         for code in LANGUAGES:
@@ -49,7 +56,6 @@ class SettingsTab(QWidget):
         if not gpu_available:
             self.device_box.model().item(1).setEnabled(False)
             self.device_box.setToolTip("No GPU found on this machine")
-        self.output_edit = QLineEdit()
         self.chars_spin = QSpinBox()
         self.chars_spin.setRange(10, 120)
         self.lines_spin = QSpinBox()
@@ -65,11 +71,10 @@ class SettingsTab(QWidget):
         ):  # fmt: skip
             narrow.setMaximumWidth(200)
         form = QFormLayout()
-        form.addRow("Model:", self.model_edit)
+        form.addRow("Model:", self.model_box)
         form.addRow("Language:", self.language_box)
         form.addRow("Beam size:", self.beam_spin)
         form.addRow("Device:", self.device_box)
-        form.addRow("Output folder:", self.output_edit)
         form.addRow("Subtitle characters per line:", self.chars_spin)
         form.addRow("Subtitle lines per cue:", self.lines_spin)
         form.addRow("Shortest cue:", self.min_duration_spin)
@@ -77,7 +82,8 @@ class SettingsTab(QWidget):
 
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
-        self.note = QLabel("Changing the device restarts the engine.")
+        self.note = QLabel(DEVICE_NOTE)
+        self.note.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.note, 1)
         buttons.addWidget(self.apply_button)
@@ -86,9 +92,56 @@ class SettingsTab(QWidget):
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.load(settings())
+        for box in (self.language_box, self.device_box):
+            box.currentIndexChanged.connect(self._update_state)
+        for editable in (self.model_box, self.language_box):
+            editable.editTextChanged.connect(self._update_state)
+        for spin in (
+            self.beam_spin, self.chars_spin, self.lines_spin, self.min_duration_spin,
+            self.max_duration_spin,
+        ):  # fmt: skip
+            spin.valueChanged.connect(self._update_state)
+        self._update_state()
+
+    def set_models(self, names: tuple[str, ...]) -> None:
+        """The engine's listing: the names offered, and the names Apply accepts."""
+        chosen = self.model_box.currentText()
+        self.known_models = names
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItems(list(names))
+        self.model_box.setEditText(chosen)
+        self.model_box.blockSignals(False)
+        self._update_state()
+
+    def problem(self) -> str | None:
+        model = self.model_box.currentText().strip()
+        if not model:
+            return "Choose a model."
+        if self.known_models and model not in self.known_models:
+            return f"Unknown model '{model}': choose one from the list or import it (Models tab)."
+        return None
+
+    def dirty(self) -> bool:
+        return self.chosen() != self._settings()
+
+    def _update_state(self, *_: object) -> None:
+        """Apply is live only for a change it can make; the note says which."""
+        problem = self.problem()
+        dirty = self.dirty()
+        self.apply_button.setEnabled(dirty and problem is None)
+        if problem:
+            self.note.setText(problem)
+            self.note.setStyleSheet("color: #c62828;")
+        elif dirty:
+            self.note.setText(f"Unsaved changes. {DEVICE_NOTE}")
+            self.note.setStyleSheet("font-weight: bold;")
+        else:
+            self.note.setText(DEVICE_NOTE)
+            self.note.setStyleSheet("")
 
     def load(self, settings: UiSettings) -> None:
-        self.model_edit.setText(settings.model)
+        self.model_box.setEditText(settings.model)
         index = self.language_box.findData(settings.language)
         if index >= 0:
             self.language_box.setCurrentIndex(index)
@@ -96,13 +149,14 @@ class SettingsTab(QWidget):
             self.language_box.setEditText(settings.language)
         self.beam_spin.setValue(settings.beam_size)
         self.device_box.setCurrentIndex(max(0, self.device_box.findData(settings.device)))
-        self.output_edit.setText(settings.output_dir)
         self.chars_spin.setValue(settings.max_line_chars)
         self.lines_spin.setValue(settings.max_lines)
         self.max_duration_spin.setMinimum(MIN_LONGEST_CUE)  # a saved maximum is not clamped
         self.max_duration_spin.setValue(settings.max_duration)
         self.min_duration_spin.setValue(min(settings.min_duration, settings.max_duration))
         self._keep_durations_ordered(self.min_duration_spin.value())
+        if hasattr(self, "apply_button"):
+            self._update_state()
 
     def _keep_durations_ordered(self, shortest: float) -> None:
         self.max_duration_spin.setMinimum(max(MIN_LONGEST_CUE, shortest))
@@ -112,11 +166,10 @@ class SettingsTab(QWidget):
         language = "" if text in ("", "detect") else text
         return replace(
             self._settings(),
-            model=self.model_edit.text().strip() or self._settings().model,
+            model=self.model_box.currentText().strip() or self._settings().model,
             language=language,
             beam_size=self.beam_spin.value(),
             device=self.device_box.currentData(),
-            output_dir=self.output_edit.text().strip() or self._settings().output_dir,
             max_line_chars=self.chars_spin.value(),
             max_lines=self.lines_spin.value(),
             min_duration=self.min_duration_spin.value(),
@@ -124,7 +177,9 @@ class SettingsTab(QWidget):
         )
 
     def apply(self) -> None:
-        self._on_settings(self.chosen())
+        if self.problem() is None:
+            self._on_settings(self.chosen())
+        self._update_state()
 
 
 def _seconds_spin(low: float, high: float) -> QDoubleSpinBox:

@@ -1,4 +1,4 @@
--- The job store, as it is now (PRAGMA user_version = 3). A fresh database is created from
+-- The job store, as it is now (PRAGMA user_version = 4). A fresh database is created from
 -- this file; an older one is brought up to date by the migrations in store.py.
 
 CREATE TABLE jobs (
@@ -39,4 +39,12 @@ CREATE TABLE segments (
     end_s    REAL    NOT NULL,
     segment  TEXT    NOT NULL,  -- JSON of voxtune.engine.types.Segment
     PRIMARY KEY (job_id, position)
+);
+
+-- Added at version 4: the transcript editor's corrected segments (JSON list of Segment),
+-- kept beside the model's own so a tune can learn from the corrections.
+CREATE TABLE edits (
+    job_id   INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    segments TEXT NOT NULL,
+    saved_at REAL NOT NULL
 );

@@ -28,7 +28,7 @@ from voxtune.engine.jobs.job import Job, JobSpec, JobState
 from voxtune.engine.subtitles.rules import DEFAULT_RULES
 from voxtune.engine.types import Segment
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # MIGRATIONS[v] brings a database at user_version v to v + 1; schema.sql is always the result
 # of applying them all, so a fresh database and a migrated one are the same.
 MIGRATIONS: dict[int, str] = {
@@ -42,6 +42,14 @@ MIGRATIONS: dict[int, str] = {
     # from before) is filled in by the next submit of the same job.
     2: """
         ALTER TABLE jobs ADD COLUMN content TEXT;
+    """,
+    # The transcript editor keeps a finished job's corrected segments beside the model's.
+    3: """
+        CREATE TABLE edits (
+            job_id   INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+            segments TEXT NOT NULL,
+            saved_at REAL NOT NULL
+        );
     """,
 }
 
@@ -213,6 +221,29 @@ class JobStore:
                 "SELECT segment FROM segments WHERE job_id = ? ORDER BY position", (job_id,)
             ).fetchall()
         return [segment_from_json(r[0]) for r in rows]
+
+    def save_edits(self, job_id: int, segments: Sequence[Segment]) -> None:
+        """Keep the user's corrected segments for ``job_id`` (replacing earlier edits); the
+        model's own segments stay as they were, so a tune can compare the two."""
+        self.get(job_id)  # a clear "no job" rather than a foreign-key error
+        document = json.dumps([json.loads(segment_to_json(s)) for s in segments])
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO edits (job_id, segments, saved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (job_id) DO UPDATE SET segments = excluded.segments, "
+                "saved_at = excluded.saved_at",
+                (job_id, document, time.time()),
+            )
+
+    def edits(self, job_id: int) -> list[Segment] | None:
+        """The user's corrected segments for ``job_id``; None when it was never edited."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT segments FROM edits WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return [segment_from_json(json.dumps(s)) for s in json.loads(row[0])]
 
     # -- the queue, from the user's side ------------------------------------------------
 

@@ -28,6 +28,7 @@ from voxtune.engine.errors import VoxtuneError
 from voxtune.engine.process.devices import DeviceWatcher
 from voxtune.engine.process.live_transcript import LiveTranscript
 from voxtune.engine.process.model_tasks import ModelTasks
+from voxtune.engine.process.playback import Player
 from voxtune.engine.process.workers import Worker, report_failure
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class Engine:
         self.live_worker = Worker("voxtune-live-load", outbox.emit)
         self.models = ModelTasks(outbox.emit)
         self.tune_checks = Worker("voxtune-tune-check", outbox.emit)  # the wizard's checks
+        self.player = Player(outbox.emit)
         self.devices = DeviceWatcher(outbox.emit, self._stream_open)
 
     @property
@@ -116,6 +118,9 @@ class Engine:
         return self.live_worker.busy or self.models.worker.busy or self.tune_checks.busy
 
     def _stream_open(self) -> bool:
+        # A device rescan restarts PortAudio, which would cut off a stream playing or recording.
+        if self.player.playing:
+            return True
         return self.live_loading is not None or (self.live is not None and self.live.running)
 
     def emit_live(self, event: p.Event) -> None:
@@ -141,6 +146,7 @@ class Engine:
     def stop(self) -> None:
         self.done.set()
         self.devices.stop()
+        self.player.stop()
         with self._lock:
             self.live_loading = None  # a session still loading is dropped when it is ready
         if self.live is not None:
@@ -222,6 +228,22 @@ class Engine:
                 self.outbox.emit(self.live_words.save(command, self.live_model))
             case p.ClearLive():
                 self.live_words.clear()
+            case p.OpenTranscript():
+                from voxtune.engine.process.transcripts import open_transcript
+
+                self.outbox.emit(open_transcript(runner.store, command))
+            case p.SaveTranscript():
+                from voxtune.engine.process.transcripts import save_transcript
+
+                self.outbox.emit(save_transcript(runner.store, command))
+            case p.PlayAudio():
+                self.player.play(command)
+            case p.StopAudio():
+                self.player.stop()
+            case p.ClearJobs():
+                runner.store.clear()
+                jobs = tuple(runner.store.jobs())
+                self.outbox.emit(p.JobsListed(jobs=jobs, reply_to=command.seq))
             case p.StartTune():
                 if self.tune is not None and self.tune.running:
                     raise VoxtuneError("start_tune: a tune is already running")

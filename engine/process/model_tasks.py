@@ -23,6 +23,7 @@ REMOVABLE_SOURCES = ("imported", "adapter")  # folders Voxtune made; never the b
 
 
 def model_entries() -> tuple[p.ModelEntry, ...]:
+    from voxtune.engine.families.qwen3_asr.registry import DOWNLOAD_BYTES
     from voxtune.engine.models import list_models
 
     root = models_dir().resolve()
@@ -39,6 +40,7 @@ def model_entries() -> tuple[p.ModelEntry, ...]:
                 location=str(location),
                 source=info.source,
                 removable=own and info.source in REMOVABLE_SOURCES,
+                download_bytes=0 if info.size_bytes else DOWNLOAD_BYTES.get(info.name, 0),
             )
         )
     return tuple(entries)
