@@ -510,6 +510,7 @@ class TuneDataReport(Event):
     kind: ClassVar[str] = "tune_data_report"
     checked: DataChecked | None = None
     error: str | None = None
+    reply_to: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +530,7 @@ class TuneEstimated(Event):
     kind: ClassVar[str] = "tune_estimated"
     estimate: TuneEstimate | None = None
     error: str | None = None
+    reply_to: int = 0
 
 
 @dataclass(frozen=True, slots=True)
