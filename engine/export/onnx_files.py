@@ -1,0 +1,61 @@
+"""What every ONNX export folder holds, and the checks every export and every load share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from voxtune.engine.errors import ModelError
+
+OPSET = 17
+METADATA_FILE = "voxtune-onnx.json"  # family, base, quantisation, Voxtune's version, shapes
+REPORT_FILE = "export-report.json"
+
+
+def read_metadata(folder: Path) -> dict:
+    """The export's metadata; ModelError naming the first missing file of a partial export."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder}: not an ONNX export (missing {METADATA_FILE})")
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable export metadata ({exc})") from exc
+    for name in metadata.get("files", []):
+        if not (folder / name).is_file():
+            raise ModelError(f"{folder}: incomplete ONNX export (missing {name})")
+    return metadata
+
+
+def is_onnx_export(folder: Path) -> bool:
+    return (folder / METADATA_FILE).is_file()
+
+
+def check_graphs(folder: Path, names: list[str]) -> None:
+    """``onnx.checker`` on every graph (by path: it handles files over 2 GB)."""
+    import onnx
+
+    for name in names:
+        onnx.checker.check_model(str(folder / name), full_check=True)
+
+
+def quantise_int8(folder: Path, names: list[str]) -> None:
+    """Dynamic int8 quantisation of MatMul/Gemm weights, in place (activations stay float)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    for name in names:
+        path = folder / name
+        tmp = path.with_suffix(".float.onnx")
+        path.rename(tmp)
+        quantize_dynamic(
+            str(tmp),
+            str(path),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            per_channel=False,
+        )
+        tmp.unlink()
+
+
+def write_metadata(folder: Path, metadata: dict) -> None:
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
