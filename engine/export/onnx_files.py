@@ -59,3 +59,22 @@ def quantise_int8(folder: Path, names: list[str]) -> None:
 
 def write_metadata(folder: Path, metadata: dict) -> None:
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+
+
+ONNX_SOURCE = "onnx"  # ModelInfo.source of an export folder: only the onnx backend runs it
+
+
+def onnx_export_info(folder: Path, name: str):  # type: ignore[no-untyped-def]
+    """The export as a model: its family and languages from its metadata."""
+    from voxtune.engine.models.info import ModelInfo
+    from voxtune.engine.models.manifest import directory_size
+
+    metadata = read_metadata(folder)
+    return ModelInfo(
+        name=name,
+        family=str(metadata["family"]),
+        languages=tuple(metadata.get("languages", ())),
+        size_bytes=directory_size(folder),
+        location=folder,
+        source=ONNX_SOURCE,
+    )

@@ -86,3 +86,20 @@ def _export(module, args, path: Path, inputs, outputs, axes) -> None:  # type: i
         opset_version=OPSET,
         dynamo=False,
     )
+
+
+def export_whisper(loaded: LoadedModel, out: Path) -> dict[str, object]:
+    """Graphs, then what decoding needs beside them: tokenizer and feature extractor, model
+    and generation configs."""
+    metadata = export_whisper_graphs(loaded, out)
+    loaded.processor.save_pretrained(str(out))
+    loaded.model.config.save_pretrained(str(out))
+    loaded.model.generation_config.save_pretrained(str(out))
+    # config.json beside graphs is only for the tokenizer and for ``hf_directory_info``;
+    # weights stay out (the graphs hold them).
+    for stray in out.glob("*.safetensors"):
+        stray.unlink()
+    written = sorted(p.name for p in out.iterdir() if p.is_file())
+    metadata["graphs"] = ["encoder.onnx", "cross_kv.onnx", "decoder.onnx"]
+    metadata["files"] = written
+    return metadata
