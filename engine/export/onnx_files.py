@@ -41,8 +41,12 @@ def check_graphs(folder: Path, names: list[str]) -> None:
 
 def quantise_int8(folder: Path, names: list[str]) -> None:
     """Dynamic int8 quantisation of MatMul/Gemm weights, in place (activations stay float)."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # The quantiser logs advice for image models ("run pre-processing") on the root logger.
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     for name in names:
         path = folder / name
         tmp = path.with_suffix(".float.onnx")

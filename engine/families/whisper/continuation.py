@@ -106,6 +106,7 @@ class ContinuationDecoder:
         """One position's logits (1 x vocab) under Whisper's token rules."""
         return self.rules.apply(logits.float().clone(), [written])
 
+    @torch.inference_mode()
     def _continue(
         self,
         states: torch.Tensor,
