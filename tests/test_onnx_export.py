@@ -18,14 +18,17 @@ from voxtune.engine.transcribe import transcribe_file
 from voxtune.engine.types import TranscriptionOptions
 
 REPO = Path(__file__).resolve().parents[1]
-OPTIONS = TranscriptionOptions(beam_size=5, language="en")
+# Greedy keeps the suite fast; the decoding code (beam included) is shared with torch, and
+# test_transcribe covers beam search.
+OPTIONS = TranscriptionOptions(beam_size=1, language="en")
 
 
 @pytest.fixture(scope="module")
 def float_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tiny.en exported with the default verification (the shipped manifest), strictly."""
     out = tmp_path_factory.mktemp("onnx") / "tiny-en-float32"
-    assert main(["export", "onnx", "whisper-tiny.en", "--out", str(out), "--strict"]) == 0
+    command = ["export", "onnx", "whisper-tiny.en", "--out", str(out), "--strict"]
+    assert main([*command, "--beam-size", "1"]) == 0
     return out
 
 
@@ -50,7 +53,7 @@ def test_export_folder_is_complete_checked_and_reported(float_export: Path) -> N
     assert metadata["family"] == "whisper" and metadata["base"] == "whisper-tiny.en"
     assert metadata["quantisation"] == "float32" and metadata["opset"] >= 17
     assert metadata["voxtune_version"]
-    for name in ("tokenizer.json", "generation_config.json", "preprocessor_config.json"):
+    for name in ("tokenizer.json", "generation_config.json", "processor_config.json"):
         assert (float_export / name).is_file(), name
     for graph in metadata["graphs"]:
         model = onnx.load(str(float_export / graph))
@@ -71,8 +74,8 @@ def test_both_exports_match_torch_on_fleurs(
     float_wer = _wer(str(float_export), "onnx", english_dev)
     int8_wer = _wer(str(int8_export), "onnx", english_dev)
     assert torch_wer < 0.2
-    assert abs(float_wer - torch_wer) <= 0.005
-    assert int8_wer - torch_wer <= 0.02  # int8 weights: within 2 points
+    assert abs(float_wer - torch_wer) <= 0.005  # 0.5 point: the same words here
+    assert abs(int8_wer - torch_wer) <= 0.01  # int8 per-channel weights: within a word
 
 
 def test_onnx_transcript_has_the_same_words_times_and_confidences(

@@ -40,7 +40,8 @@ def check_graphs(folder: Path, names: list[str]) -> None:
 
 
 def quantise_int8(folder: Path, names: list[str]) -> None:
-    """Dynamic int8 quantisation of MatMul/Gemm weights, in place (activations stay float)."""
+    """Dynamic int8 quantisation of MatMul/Gemm weights, per output channel, in place
+    (activations stay float; the token embedding lookup too)."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -56,7 +57,10 @@ def quantise_int8(folder: Path, names: list[str]) -> None:
             str(path),
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["MatMul", "Gemm"],
-            per_channel=False,
+            # Per-tensor scales cost tiny.en 6.7 WER points under beam 5 on the English
+            # FLEURS dev files (12.5% against 5.8%); per-channel scales matched float32
+            # greedy (14.42% both) and stay within a point.
+            per_channel=True,
         )
         tmp.unlink()
 
