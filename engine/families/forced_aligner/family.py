@@ -55,6 +55,12 @@ class Qwen3ForcedAligner:
             f"{loaded.info.name}: tuning supports Whisper and Qwen3-ASR models (not {NAME})"
         )
 
+    def export(self, loaded: LoadedModel, out: Path, format: str) -> NoReturn:
+        raise ModelError(f"{loaded.info.name}: {NAME} does not export to {format}")
+
+    def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> NoReturn:
+        raise ModelError(f"{info.location}: {NAME} exports are not supported")
+
 
 def _refuse(name: str) -> NoReturn:
     raise ModelError(

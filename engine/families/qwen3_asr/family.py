@@ -71,5 +71,12 @@ class Qwen3Asr:
 
         return Qwen3Family(loaded)
 
+    def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
+        # Issue 14 landed Whisper's ONNX export first; Qwen3-ASR's follows.
+        raise ModelError(f"{loaded.info.name}: Qwen3-ASR does not export to {format} yet")
+
+    def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        raise ModelError(f"{info.location}: Qwen3-ASR exports are not supported yet")
+
 
 QWEN3_ASR = Qwen3Asr()

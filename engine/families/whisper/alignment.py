@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +23,9 @@ from voxtune.engine.types import Word
 from voxtune.kernels.runtime import alignment_kernels_on, kernel_module
 
 MAX_DTW_TOKENS = 1023  # as voxtune.kernels.alignment.MAX_TOKENS (importing it loads triton)
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.whisper.runner import WhisperRunner
 
 SECONDS_PER_FRAME = 0.02  # one encoder position
 MEDIAN_FILTER_WIDTH = 7
@@ -43,7 +47,7 @@ class TokenPass:
 
 
 @contextmanager
-def _record_cross_attention(model, heads: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]
+def record_cross_attention(model, heads: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]
     """Capture q and k of the alignment layers' cross-attention with forward hooks.
 
     Hooks on the projections work whatever attention kernel (eager, SDPA) the model runs,
@@ -67,25 +71,15 @@ def _record_cross_attention(model, heads: Sequence[tuple[int, int]]):  # type: i
             handle.remove()
 
 
-def _alignment_weights(
-    captured: dict[tuple[int, str], torch.Tensor],
-    heads: Sequence[tuple[int, int]],
-    num_heads: int,
-    frames: Sequence[int],
-) -> list[torch.Tensor]:
-    """Per batch item: the (tokens x frames) attention of the alignment heads, normalised."""
-    per_item: list[list[torch.Tensor]] = [[] for _ in frames]
-    for layer, head in heads:
-        q, k = captured[(layer, "q_proj")], captured[(layer, "k_proj")]
-        head_dim = q.shape[-1] // num_heads
-        q_h = q[..., head * head_dim : (head + 1) * head_dim].float()
-        k_h = k[..., head * head_dim : (head + 1) * head_dim].float()
-        for i, n_frames in enumerate(frames):
-            scores = (q_h[i] @ k_h[i, :n_frames].T) * head_dim**-0.5
-            per_item[i].append(scores.softmax(dim=-1))
+def _alignment_weights(scores: torch.Tensor, frames: Sequence[int]) -> list[torch.Tensor]:
+    """Per batch item: the (tokens x frames) attention of the alignment heads, normalised.
+
+    ``scores``: raw cross-attention scores [batch, heads, tokens, all frames]; each item's
+    softmax runs over its own content frames only (the rest of the window is padding).
+    """
     result = []
-    for weights in per_item:
-        stacked = torch.stack(weights)  # heads x tokens x frames
+    for i, n_frames in enumerate(frames):
+        stacked = scores[i, :, :, :n_frames].float().softmax(dim=-1)  # heads x tokens x frames
         std, mean = torch.std_mean(stacked, dim=-2, keepdim=True, unbiased=False)
         stacked = _median_filter((stacked - mean) / (std + 1e-9), MEDIAN_FILTER_WIDTH)
         result.append(stacked.mean(dim=0))
@@ -137,7 +131,7 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def token_pass(
-    model,  # type: ignore[no-untyped-def]
+    runner: WhisperRunner,
     encoder_states: torch.Tensor,
     sot_sequences: Sequence[list[int]],
     text_tokens: Sequence[list[int]],
@@ -156,17 +150,10 @@ def token_pass(
         ids[row, : len(x)] = torch.tensor(x)
     ids = ids.to(encoder_states.device)
     heads = list(alignment_heads or [])
-    with torch.inference_mode(), _record_cross_attention(model, heads) as captured:
-        decoder = model.model.decoder
-        out = decoder(input_ids=ids, encoder_hidden_states=encoder_states, use_cache=False)
-        logits = model.proj_out(out.last_hidden_state).float()
+    logits, scores = runner.teacher_forced(ids, encoder_states, heads)
     logprobs = torch.log_softmax(logits, dim=-1)
     frames = [max(1, min(f // 2, encoder_states.shape[1])) for f in content_frames]
-    weights = (
-        _alignment_weights(captured, heads, model.config.decoder_attention_heads, frames)
-        if heads
-        else None
-    )
+    weights = _alignment_weights(scores, frames) if scores is not None else None
     results = []
     for row, (sot, tokens) in enumerate(zip(sot_sequences, text_tokens, strict=True)):
         first = len(sot)  # position of <|notimestamps|>: it predicts the first text token

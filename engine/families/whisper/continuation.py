@@ -56,7 +56,7 @@ class ContinuationDecoder:
     def __init__(self, loaded: LoadedModel, options: TranscriptionOptions) -> None:
         self.options = options
         self.window = WindowDecoder(loaded)
-        self.model = loaded.model
+        self.runner = self.window.runner
         self.special = self.window.special
         self.tokenizer = self.window.tokenizer
         self.language = options.language
@@ -86,7 +86,7 @@ class ContinuationDecoder:
             context = [self.special.sot_prev, *prompt[-MAX_PROMPT_TOKENS:], *context]
         allowance = int(len(audio) / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + MIN_TOKEN_ALLOWANCE
         # The decoder has a fixed number of positions; the end-of-text needs one too.
-        positions = self.model.config.max_target_positions
+        positions = self.runner.config.max_target_positions
         draft = list(draft)[: max(0, positions - len(context) - 1)]
         allowance = max(0, min(allowance, positions - len(context) - 1))
         new, accepted = self._continue(states, context, written, draft, limit=allowance)
@@ -106,6 +106,7 @@ class ContinuationDecoder:
         """One position's logits (1 x vocab) under Whisper's token rules."""
         return self.rules.apply(logits.float().clone(), [written])
 
+    @torch.inference_mode()
     def _continue(
         self,
         states: torch.Tensor,
@@ -116,31 +117,25 @@ class ContinuationDecoder:
     ) -> tuple[list[int], int]:
         """(tokens after the context, how many of them came from the draft). ``written``:
         what the context holds after the start sequence, which the token rules look at."""
-        decoder = self.model.model.decoder
-        with torch.inference_mode():
-            ids = torch.tensor([[*context, *draft]], device=states.device)
-            out = decoder(input_ids=ids, encoder_hidden_states=states, use_cache=True)
-            logits = self.model.proj_out(out.last_hidden_state[0, len(context) - 1 :])
-            accepted = self._agreed(logits, written, draft)
-            cache = out.cache
-            if accepted < len(draft):  # forget what the model did not agree with
-                cache.crop(-(len(draft) - accepted))
-            tokens = draft[:accepted]
-            scores = self._masked(logits[accepted : accepted + 1], [*written, *tokens])
-            if self.options.beam_size > 1:
-                logprobs = torch.log_softmax(scores, dim=-1)
-                found = self._beam(states, cache, [*written, *tokens], logprobs, limit - accepted)
-                return tokens + found, accepted
-            token = int(scores.argmax())
-            while token != self.special.eot and len(tokens) < limit:
-                tokens.append(token)
-                step = torch.tensor([[token]], device=states.device)
-                out = decoder(
-                    input_ids=step, encoder_hidden_states=states, cache=cache, use_cache=True
-                )
-                cache = out.cache
-                logits = self.model.proj_out(out.last_hidden_state[0, -1:])
-                token = int(self._masked(logits, [*written, *tokens]).argmax())
+        runner = self.runner
+        ids = torch.tensor([[*context, *draft]], device=states.device)
+        logits, cache = runner.decode(ids, states, None)
+        logits = logits[0, len(context) - 1 :]
+        accepted = self._agreed(logits, written, draft)
+        # Forget what the model did not agree with.
+        cache = runner.crop(cache, len(draft) - accepted)
+        tokens = draft[:accepted]
+        scores = self._masked(logits[accepted : accepted + 1], [*written, *tokens])
+        if self.options.beam_size > 1:
+            logprobs = torch.log_softmax(scores, dim=-1)
+            found = self._beam(states, cache, [*written, *tokens], logprobs, limit - accepted)
+            return tokens + found, accepted
+        token = int(scores.argmax())
+        while token != self.special.eot and len(tokens) < limit:
+            tokens.append(token)
+            step = torch.tensor([[token]], device=states.device)
+            logits, cache = runner.decode(step, states, cache)
+            token = int(self._masked(logits[0, -1:], [*written, *tokens]).argmax())
         return tokens, accepted
 
     def _agreed(self, logits: torch.Tensor, written: list[int], draft: list[int]) -> int:
@@ -188,18 +183,10 @@ class ContinuationDecoder:
             beams = kept
             # Only the beams' own histories move; what they attend to in the audio is the
             # same for all, so the cross-attention cache is only ever resized, never shuffled.
-            cache.self_attention_cache.reorder_cache(torch.tensor(rows, device=states.device))
-            if cache.cross_attention_cache.layers[0].keys.shape[0] != len(rows):
-                same = torch.zeros(len(rows), dtype=torch.long, device=states.device)
-                cache.cross_attention_cache.reorder_cache(same)
+            cache = self.runner.reorder(cache, rows)
             step = torch.tensor([[tokens[-1]] for tokens, _ in beams], device=states.device)
-            out = self.model.model.decoder(
-                input_ids=step,
-                encoder_hidden_states=states.expand(len(beams), -1, -1),
-                cache=cache,
-                use_cache=True,
-            )
-            logits = self.model.proj_out(out.last_hidden_state[:, -1]).float()
+            logits, cache = self.runner.decode(step, states.expand(len(beams), -1, -1), cache)
+            logits = logits[:, -1]
             masked = self.rules.apply(logits, [[*written, *tokens] for tokens, _ in beams])
             logprobs = torch.log_softmax(masked, dim=-1)
         ranked = finished or beams
@@ -230,7 +217,7 @@ class ContinuationDecoder:
         tokens = prefix + text_new
         frames = min(len(audio), 30 * SAMPLE_RATE) // SAMPLES_PER_FRAME
         [scored] = token_pass(
-            self.model, states, [start], [tokens], self.special,
+            self.runner, states, [start], [tokens], self.special,
             self.window.alignment_heads, [frames],
         )  # fmt: skip
         if not text_new:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from voxtune.engine.families.whisper.runner import WhisperRunner
 from voxtune.engine.families.whisper.tokens import SpecialTokens
 
 NEG_INF = float("-inf")
@@ -104,17 +105,14 @@ class TokenRules:
 class Decoder:
     """Runs the loop over a batch of windows sharing one decoder prefix."""
 
-    def __init__(self, model, special: SpecialTokens, rules: TokenRules) -> None:  # type: ignore[no-untyped-def]
-        self.model = model
+    def __init__(self, runner: WhisperRunner, special: SpecialTokens, rules: TokenRules) -> None:
+        self.runner = runner
         self.special = special
         self.rules = rules
 
     def _step(self, ids: torch.Tensor, states: torch.Tensor, cache):  # type: ignore[no-untyped-def]
-        out = self.model.model.decoder(
-            input_ids=ids, encoder_hidden_states=states, cache=cache, use_cache=True
-        )
-        logits = self.model.proj_out(out.last_hidden_state[:, -1]).float()
-        return logits, out.cache
+        logits, cache = self.runner.decode(ids, states, cache)
+        return logits[:, -1], cache
 
     @torch.inference_mode()
     def run(
@@ -199,7 +197,7 @@ class Decoder:
                 next_scores.append(NEG_INF)
                 sources.append(sources[0])
                 next_tokens.append(next_tokens[0])
-            cache.reorder_cache(torch.tensor(sources, device=states.device))
+            cache = self.runner.reorder(cache, sources)
             beams, scores = next_beams, torch.tensor(next_scores)
             ids = torch.tensor(next_tokens, device=states.device)[:, None]
         if not finished:

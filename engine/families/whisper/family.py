@@ -59,6 +59,18 @@ class Whisper:
 
         return WhisperFamily(loaded)
 
+    def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
+        if format != "onnx":
+            raise ModelError(f"{loaded.info.name}: Whisper exports to onnx, not {format}")
+        from voxtune.engine.families.whisper.onnx_export import export_whisper
+
+        return export_whisper(loaded, out)
+
+    def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        from voxtune.engine.families.whisper.onnx_runner import load_onnx_whisper
+
+        return load_onnx_whisper(info, dict(metadata), device)
+
 
 def refuse_aligner(loaded: LoadedModel, aligner: LoadedModel | None) -> None:
     """A family that times its own words refuses an aligner rather than ignore it."""

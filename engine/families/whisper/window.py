@@ -22,6 +22,7 @@ from voxtune.engine.families.whisper.alignment import (
     trim_long_boundary_words,
 )
 from voxtune.engine.families.whisper.decoding import Decoder, DecodeSettings, TokenRules
+from voxtune.engine.families.whisper.runner import runner_of
 from voxtune.engine.families.whisper.tokens import special_tokens
 from voxtune.engine.models import LoadedModel
 from voxtune.engine.types import Segment, TranscriptionOptions, Word
@@ -67,24 +68,25 @@ class WindowDecoder:
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
         self.model = loaded.model
+        self.runner = runner_of(loaded.model)
         self.tokenizer = loaded.processor.tokenizer
         self.feature_extractor = loaded.processor.feature_extractor
-        multilingual = getattr(self.model.generation_config, "is_multilingual", None)
+        multilingual = getattr(self.runner.generation_config, "is_multilingual", None)
         if multilingual is None:
             multilingual = loaded.info.multilingual
         self.special = special_tokens(self.tokenizer, bool(multilingual))
-        heads = getattr(self.model.generation_config, "alignment_heads", None) or []
+        heads = getattr(self.runner.generation_config, "alignment_heads", None) or []
         self.alignment_heads = [(int(layer), int(head)) for layer, head in heads]
         self._decode_cache: dict[tuple[int, ...], str] = {}
-        generation = self.model.generation_config
+        generation = self.runner.generation_config
         rules = TokenRules(
             self.special,
-            self.model.config.vocab_size,
+            self.runner.config.vocab_size,
             getattr(generation, "suppress_tokens", None) or [],
             getattr(generation, "begin_suppress_tokens", None) or [],
             timestamps=True,
         )
-        self.decoding = Decoder(self.model, self.special, rules)
+        self.decoding = Decoder(self.runner, self.special, rules)
 
     # -- pieces ---------------------------------------------------------------------------
     def decode_text(self, tokens: Sequence[int]) -> str:
@@ -103,8 +105,7 @@ class WindowDecoder:
             return_tensors="pt",
         ).input_features
         features = features.to(self.loaded.device, self.loaded.dtype)
-        with torch.inference_mode():
-            return self.model.model.encoder(features).last_hidden_state
+        return self.runner.encode(features)
 
     def detect_language(self, encoder_states: torch.Tensor) -> list[tuple[str, float]]:
         if not self.special.multilingual:
@@ -112,11 +113,8 @@ class WindowDecoder:
         codes = list(self.special.language_ids)
         ids = torch.tensor([self.special.language_ids[c] for c in codes])
         sot = torch.full((encoder_states.shape[0], 1), self.special.sot, dtype=torch.long)
-        with torch.inference_mode():
-            out = self.model.model.decoder(
-                input_ids=sot.to(encoder_states.device), encoder_hidden_states=encoder_states
-            )
-            logits = self.model.proj_out(out.last_hidden_state[:, -1]).float()
+        logits, _ = self.runner.decode(sot.to(encoder_states.device), encoder_states, None)
+        logits = logits[:, -1]
         probs = logits[:, ids.to(logits.device)].softmax(dim=-1)
         best = probs.argmax(dim=-1)
         return [(codes[int(b)], float(probs[i, b])) for i, b in enumerate(best)]
@@ -239,7 +237,7 @@ class WindowDecoder:
         task: str,
     ) -> list[TokenPass]:
         return token_pass(
-            self.model,
+            self.runner,
             states,
             [self.special.sot_sequence(lang, task) for lang in languages],
             [[t for t in tokens if self.special.is_text(t)] for tokens in generated],

@@ -1,0 +1,65 @@
+"""``voxtune export onnx MODEL --out DIR``: a model (a base or a tune) as an ONNX folder.
+
+The export verifies itself: the source model and the export re-transcribe an evaluation
+manifest (``--eval``; by default a few FLEURS clips shipped with Voxtune) and
+``export-report.json`` beside the files says WER, sizes and real-time factor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="export a model to ONNX", description=__doc__)
+    formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    onnx = formats.add_parser("onnx", help="ONNX graphs for onnxruntime", description=__doc__)
+    onnx.add_argument("model", nargs="?", default=None, help="model name or folder")
+    onnx.add_argument("--out", type=Path, required=True, help="the export folder")
+    onnx.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter, merged first")
+    onnx.add_argument("--quantize", choices=("int8",), default=None, help="weights as int8")
+    onnx.add_argument(
+        "--eval", type=Path, default=None, metavar="MANIFEST", help="verification manifest"
+    )
+    onnx.add_argument("--no-eval", action="store_true", help="skip the verification")
+    onnx.add_argument("--beam-size", type=int, default=5)
+    onnx.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the export's WER is worse than the source's by more than 1 point",
+    )
+    onnx.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from voxtune.engine.export.onnx_export import (
+        WER_TOLERANCE_POINTS,
+        OnnxExportRequest,
+        export_onnx,
+    )
+    from voxtune.engine.export.verify import DEFAULT_MANIFEST
+
+    request = OnnxExportRequest(
+        model=args.model,
+        out=args.out,
+        adapter=args.adapter,
+        quantize=args.quantize or "float32",
+        manifest=None if args.no_eval else (args.eval or DEFAULT_MANIFEST),
+        beam_size=args.beam_size,
+    )
+    report = export_onnx(request)
+    print(f"exported to {args.out}")
+    if report is None:
+        return 0
+    print(report.table())
+    worse = report.wer_increase_points
+    if worse > WER_TOLERANCE_POINTS:
+        print(
+            f"WARNING: the export's WER is {worse:.2f} points worse than the source's "
+            f"(tolerance {WER_TOLERANCE_POINTS:.1f})",
+            file=sys.stderr,
+        )
+        return 1 if args.strict else 0
+    return 0

@@ -1,0 +1,85 @@
+"""An export verifies itself: the source model and the export transcribe one manifest, and
+the report says what the export costs in accuracy and buys in size and speed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voxtune.engine.families.family import OfflineTranscriber
+    from voxtune.engine.types import TranscriptionOptions
+
+# The manifest shipped with Voxtune (FLEURS en dev clips, CC BY 4.0).
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "assets" / "eval-en" / "manifest.tsv"
+
+
+@dataclass(frozen=True)
+class EngineScore:
+    wer: float  # 0..1 over the whole manifest
+    audio_seconds: float
+    wall_seconds: float
+
+    @property
+    def rtf(self) -> float:
+        return self.wall_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+
+def score(
+    transcriber: OfflineTranscriber,
+    manifest: Path,
+    options: TranscriptionOptions,
+    multilingual: bool,
+) -> EngineScore:
+    from voxtune.engine.evaluation import read_manifest, word_error_rate
+    from voxtune.engine.transcribe import transcribe_file
+
+    references, hypotheses = [], []
+    audio = wall = 0.0
+    for row in read_manifest(manifest):
+        row_options = options
+        if multilingual and row.language and not options.language:
+            row_options = replace(options, language=row.language)
+        started = time.perf_counter()
+        transcript = transcribe_file(row.audio, transcriber, row_options)
+        wall += time.perf_counter() - started
+        audio += transcript.duration
+        references.append(row.reference)
+        hypotheses.append(transcript.text)
+    return EngineScore(word_error_rate(references, hypotheses), audio, wall)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    model: str
+    family: str
+    quantisation: str
+    manifest: str
+    source: EngineScore
+    export: EngineScore
+    source_bytes: int
+    export_bytes: int
+    files: dict[str, int]  # every file of the export and its size
+
+    @property
+    def wer_increase_points(self) -> float:
+        return 100 * (self.export.wer - self.source.wer)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("source", "export"):
+            data[key]["rtf"] = getattr(self, key).rtf
+        data["wer_increase_points"] = self.wer_increase_points
+        return data
+
+    def table(self) -> str:
+        lines = [
+            f"{'engine':<22}{'WER %':>8}{'RTF':>8}{'size MB':>10}",
+            f"{'source (torch)':<22}{100 * self.source.wer:>8.2f}{self.source.rtf:>8.3f}"
+            f"{self.source_bytes / 1e6:>10.1f}",
+            f"{'export (onnx ' + self.quantisation + ')':<22}{100 * self.export.wer:>8.2f}"
+            f"{self.export.rtf:>8.3f}{self.export_bytes / 1e6:>10.1f}",
+        ]
+        return "\n".join(lines)
