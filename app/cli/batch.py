@@ -118,19 +118,14 @@ def job_specs(args: argparse.Namespace) -> list[JobSpec]:
 
 
 def listed_model_language(args: argparse.Namespace) -> str | None:
-    """``--language`` checked against a listed model's languages (built-ins, the registry,
-    imports: known without touching weights); for a folder path, its spelling only.
-
-    Resolving a folder here could import or convert it in this light process (torch and all);
-    the engine checks it when each job is submitted and refuses it in one line."""
+    """``--language`` checked against a listed model's languages; for a folder, its spelling
+    only (resolving it here could import or convert it in this light process: the engine's
+    family check refuses it when the job loads the model)."""
     from voxtune.engine.languages import checked_language
-    from voxtune.engine.models import list_models
+    from voxtune.engine.models.registry import listed_languages
 
     name = args.model or DEFAULT_MODEL
-    if args.language is None:
-        return None
-    listed = next((m for m in list_models() if m.name == name), None)
-    return checked_language(args.language, name, listed.languages if listed else ())
+    return checked_language(args.language, name, listed_languages(name))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -398,15 +398,19 @@ def _naming(path: str, error: Exception) -> str:
 def with_checked_language(spec: JobSpec) -> JobSpec:
     """``spec`` with its language as the model's code; VoxtuneError for one it does not know.
 
-    The model is resolved, not loaded. A spelling (``EN``, ``en-US``) becomes the code, so it
-    is the same job as ``en``.
+    A listed model (built-ins, the registry, imports) is checked against its listing: resolving
+    a built-in the first time imports it (torch, transformers) on this command thread while a
+    job's thread may be importing transformers too, and two threads importing it at once
+    fail. A folder is resolved (read, not loaded). A spelling (``EN``, ``en-US``) becomes the
+    code, so it is the same job as ``en``.
     """
     if spec.options.language is None:
         return spec
     from voxtune.engine.languages import checked_language
     from voxtune.engine.models import resolve_model
+    from voxtune.engine.models.registry import listed_languages
 
-    languages = resolve_model(spec.model).languages
+    languages = listed_languages(spec.model) or resolve_model(spec.model).languages
     language = checked_language(spec.options.language, spec.model, languages)
     if language == spec.options.language:
         return spec

@@ -85,6 +85,16 @@ def list_models() -> list[ModelInfo]:
     return infos
 
 
+def listed_languages(name: str) -> tuple[str, ...]:
+    """The languages of a listed model (built-ins, the registry, imports), known without
+    importing, converting or loading anything; () for a name that is not listed (a folder).
+
+    For checking a request up front where an import would be wrong: in a light client, or on
+    the engine's command thread while a job's thread may be importing transformers."""
+    listed = next((m for m in list_models() if m.name == name), None)
+    return listed.languages if listed is not None else ()
+
+
 def fetch_model(name: str) -> ModelInfo:
     """Download ``name`` now: a registry name (``qwen3-asr-0.6b``) or a Hub id (``org/name``).
 
