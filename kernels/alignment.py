@@ -13,6 +13,7 @@ import torch
 import triton
 import triton.language as tl
 
+from voxtune.kernels.backtrace import dtw_backtrace
 from voxtune.kernels.runtime import interpreting
 
 INTERPRETED = interpreting()
@@ -85,21 +86,5 @@ def dtw(cost: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     acc[0, 0] = 0.0
     trace = torch.zeros((n + m + 1, n + 1), device=cost.device, dtype=torch.int8)
     _dtw_forward[(1,)](cost, acc, trace, n, m, cost.stride(0), BLOCK=triton.next_power_of_2(n + 1))
-    return _backtrace(trace.cpu().numpy(), n, m)
-
-
-def _backtrace(trace: np.ndarray, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    i, j = n, m
-    path: list[tuple[int, int]] = []
-    while i > 0 and j > 0:
-        path.append((i - 1, j - 1))
-        step = trace[i + j, i]
-        if step == 0:
-            i, j = i - 1, j - 1
-        elif step == 1:
-            i -= 1
-        else:
-            j -= 1
-    path.reverse()
-    rows, cols = np.array(path).T if path else (np.zeros(0, int), np.zeros(0, int))
-    return rows, cols
+    steps = trace.cpu().numpy()
+    return dtw_backtrace(lambda i, j: steps[i + j, i], n, m)

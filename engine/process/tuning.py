@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from voxtune.engine import protocol as p
 from voxtune.engine.errors import VoxtuneError
@@ -73,31 +75,46 @@ class TuneSession:
 
 def check_data_task(command: p.CheckTuneData, emit: Emit) -> Callable[[], None]:
     """The Data step's check, for a worker: a data set that cannot be read is a report too."""
-
-    def task() -> None:
-        from voxtune.engine.tune.preflight import check_tune_data
-
-        try:
-            checked = check_tune_data(command.config)
-        except VoxtuneError as exc:
-            emit(p.TuneDataReport(error=str(exc), reply_to=command.seq))
-            return
-        emit(p.TuneDataReport(checked=checked, reply_to=command.seq))
-
-    return task
+    return _answer_task(
+        lambda: _preflight().check_tune_data(command.config),
+        lambda checked: p.TuneDataReport(checked=checked, reply_to=command.seq),
+        lambda error: p.TuneDataReport(error=error, reply_to=command.seq),
+        emit,
+    )
 
 
 def estimate_task(command: p.EstimateTune, emit: Emit) -> Callable[[], None]:
     """The Plan step's measured estimate, for a worker."""
+    return _answer_task(
+        lambda: _preflight().estimate_tune(command.config),
+        lambda estimate: p.TuneEstimated(estimate=estimate, reply_to=command.seq),
+        lambda error: p.TuneEstimated(error=error, reply_to=command.seq),
+        emit,
+    )
+
+
+def _preflight() -> ModuleType:
+    # Imported on the worker, not the command thread: it loads torch.
+    from voxtune.engine.tune import preflight
+
+    return preflight
+
+
+def _answer_task(
+    compute: Callable[[], object],
+    answer: Callable[[Any], p.Event],
+    refusal: Callable[[str], p.Event],
+    emit: Emit,
+) -> Callable[[], None]:
+    """A worker task whose one event carries ``compute``'s result, or its one-line refusal
+    (a VoxtuneError); other exceptions reach the worker, which logs them."""
 
     def task() -> None:
-        from voxtune.engine.tune.preflight import estimate_tune
-
         try:
-            estimate = estimate_tune(command.config)
+            result = compute()
         except VoxtuneError as exc:
-            emit(p.TuneEstimated(error=str(exc), reply_to=command.seq))
+            emit(refusal(str(exc)))
             return
-        emit(p.TuneEstimated(estimate=estimate, reply_to=command.seq))
+        emit(answer(result))
 
     return task

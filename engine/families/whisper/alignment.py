@@ -20,6 +20,7 @@ import torch
 
 from voxtune.engine.families.whisper.tokens import NO_SPACE_LANGUAGES, SpecialTokens
 from voxtune.engine.types import Word
+from voxtune.kernels.backtrace import dtw_backtrace
 from voxtune.kernels.runtime import alignment_kernels_on, kernel_module
 
 MAX_DTW_TOKENS = 1023  # as voxtune.kernels.alignment.MAX_TOKENS (importing it loads triton)
@@ -114,20 +115,7 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         choice = options.argmin(axis=0)
         acc[i, j] = cost[i - 1, j - 1] + options[choice, np.arange(len(i))]
         trace[i, j] = choice
-    i, j = n, m
-    path: list[tuple[int, int]] = []
-    while i > 0 and j > 0:
-        path.append((i - 1, j - 1))
-        step = trace[i, j]
-        if step == 0:
-            i, j = i - 1, j - 1
-        elif step == 1:
-            i -= 1
-        else:
-            j -= 1
-    path.reverse()
-    rows, cols = np.array(path).T if path else (np.zeros(0, int), np.zeros(0, int))
-    return rows, cols
+    return dtw_backtrace(lambda i, j: trace[i, j], n, m)
 
 
 def token_pass(
