@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Tests stop the processes they start with Ctrl-C (SIGINT). A shell without job control starts
+# background commands with SIGINT ignored, and processes inherit that; a handler here (not an
+# ignore) is reset to the default in every child, so they all hear Ctrl-C as a user's would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Triton picks interpreter or compiled mode for its own language library when it is first
 # imported, and importing transformers imports it: the kernel tests need a process that had
