@@ -56,7 +56,12 @@ def test_window_and_a_finished_job_leave_torch_unimported(
     script = tmp_path / "ui_child.py"
     script.write_text(CHILD)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
-    env["VOXTUNE_HOME"] = os.environ["VOXTUNE_HOME"]  # the session's, with the model imported
+    # A home of its own (the job list must hold this job only), with the session's models
+    # (the embedded one already imported).
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "models").symlink_to(Path(os.environ["VOXTUNE_HOME"]) / "models")
+    env["VOXTUNE_HOME"] = str(home)
     done = subprocess.run(
         [sys.executable, str(script), str(english_dev[1].path), str(tmp_path / "out")],
         capture_output=True, text=True, timeout=300, env=env, check=False,
