@@ -117,6 +117,11 @@ def test_a_corrupt_file_in_ten_fails_alone_and_a_rerun_skips_the_nine(
     result, stderr = finish(start_cli(home, *command))
     assert result["exit"] == 1
     assert stderr[-1] == "voxtune: 9 of 10 done, 9 of them by an earlier run, 1 failed"
+    # Said per file: an old result never passes silently for a new one.
+    kept = ": unchanged since an earlier run, its outputs are kept"
+    assert sorted(line for line in stderr if line.endswith(kept)) == sorted(
+        f"voxtune: {(inputs / p.name).resolve()}{kept}" for p in prompts
+    )
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written  # not redone
 
 
@@ -207,6 +212,30 @@ def test_jobs_list_cancel_retry_clear(
     assert capsys.readouterr().out == "voxtune: forgot 2 finished jobs\n"
     assert main(["jobs", "list"]) == 0
     assert capsys.readouterr().out == "no jobs\n"
+
+
+def test_jobs_list_shows_a_part_done_queued_job_as_stopped(
+    own_home: Path, ivr_set: list, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 19 item 9: a job an engine released part-way (or after its last segment, before
+    its outputs were written) was listed as "queued 100%"."""
+    prompts = [p.resolve() for p in short_prompts(ivr_set, 1.0, 3.0)[:3]]
+    out = tmp_path / "out"
+    with JobStore(own_home / "jobs.sqlite3") as store:
+        jobs = [store.submit(JobSpec.for_file(p, out, ("txt",))) for p in prompts]
+        for job, progress in zip(jobs[:2], (0.4, 1.0), strict=True):
+            assert store.claim(job.id, worker=os.getpid()) is not None
+            assert store.save_progress(job.id, [], progress)
+            assert store.release(job.id)
+        assert [store.get(j.id).state for j in jobs] == [JobState.QUEUED] * 3
+
+    assert main(["jobs", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "   ID  STATE      DONE  FILE",
+        f"{jobs[0].id:>5}  stopped     40%  {prompts[0]}",
+        f"{jobs[1].id:>5}  stopped     99%  {prompts[1]}",
+        f"{jobs[2].id:>5}  queued       0%  {prompts[2]}",
+    ]
 
 
 @pytest.mark.parametrize(

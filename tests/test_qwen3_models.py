@@ -116,3 +116,55 @@ def test_a_registry_entry_in_the_hub_cache_is_converted_and_named(
 def test_int8_is_refused_for_qwen3(tiny_asr: Path) -> None:
     with pytest.raises(ModelError, match=r"^tiny-qwen3-asr: int8 is for Whisper only"):
         load_model(str(tiny_asr), dtype="int8")
+
+
+def _entries(name: str) -> list[str]:
+    """What the models folder holds under ``name``, staging folders (``.name.…``) included."""
+    from voxtune.engine.home import models_dir
+
+    return sorted(p.name for p in models_dir().iterdir() if p.name.lstrip(".").startswith(name))
+
+
+@pytest.mark.parametrize("damage", ["corrupt-weights", "missing-tokenizer", "corrupt-tokenizer"])
+def test_a_failed_import_leaves_no_folder_and_keeps_an_earlier_one(
+    tiny_asr: Path, tmp_path: Path, damage: str
+) -> None:
+    """Issue 19 item 9: a failed conversion left an empty (corrupt weights) or partial (corrupt
+    tokenizer: the weights were written, then the processor failed) folder in the models
+    folder; a missing tokenizer was an AttributeError traceback."""
+    from voxtune.engine.models.registry import import_folder
+
+    name = f"failed-import-{damage}"
+    broken = tmp_path / "broken"
+    native_to_original(tiny_asr, broken)
+    expected = {
+        "corrupt-weights": rf"^{broken / 'model.safetensors'}: unreadable weights",
+        "missing-tokenizer": rf"^{broken}: no tokenizer \(tokenizer\.json, or vocab\.json",
+        "corrupt-tokenizer": rf"^{broken}: unreadable tokenizer",
+    }[damage]
+    _damage(broken, damage)
+    with pytest.raises(ModelError, match=expected):
+        import_folder(broken, name=name)
+    assert _entries(name) == []
+
+    # A good import of that name survives a failed import again (its folder damaged since).
+    good = tmp_path / name
+    native_to_original(tiny_asr, good)
+    info = import_folder(good, name=name)
+    _damage(good, damage)
+    with pytest.raises(ModelError):
+        import_folder(good, name=name)
+    assert _entries(name) == [name]
+    assert tensors(info.location) == tensors(tiny_asr)
+    assert resolve_model(name).location == info.location
+
+
+def _damage(folder: Path, damage: str) -> None:
+    if damage == "corrupt-weights":
+        (folder / "model.safetensors").write_bytes(b"not safetensors")
+    elif damage == "missing-tokenizer":
+        for file in folder.iterdir():
+            if file.name.startswith(("vocab", "merges", "tokenizer")):
+                file.unlink()
+    else:
+        (folder / "tokenizer.json").write_text("{ not json", encoding="utf-8")

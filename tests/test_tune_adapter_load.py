@@ -51,3 +51,38 @@ def test_the_cli_says_one_line_and_never_reaches_for_the_hub(tmp_path: Path, eng
         f"voxtune: error: {adapter}: no adapter_model.safetensors "
         "(adapters load from safetensors only)"
     ]
+
+
+def _adapter(folder: Path, record: dict | None) -> Path:
+    folder.mkdir()
+    # The adapter's own config names another base: the tune's record is what counts.
+    (folder / "adapter_config.json").write_text(
+        json.dumps({**CONFIG, "base_model_name_or_path": "x"})
+    )
+    if record is not None:
+        (folder / "voxtune-tune.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_language_is_checked_against_the_adapters_base(tmp_path: Path) -> None:
+    """Issue 19 item 3: with --adapter, --language was checked for its spelling only; `-l de`
+    on an adapter of an English-only base was silently ignored."""
+    from argparse import Namespace
+
+    from voxtune.app.cli.inputs import model_language
+    from voxtune.engine.errors import VoxtuneError
+
+    adapter = _adapter(tmp_path / "tuned", {"base": "whisper-tiny.en"})
+    args = Namespace(model=None, adapter=adapter, language="de", manifest=tmp_path / "m.tsv")
+    with pytest.raises(VoxtuneError) as caught:
+        model_language(args)
+    assert str(caught.value).startswith(
+        f"{adapter} (an adapter of whisper-tiny.en) transcribes English only, not German (de)"
+    )
+    assert model_language(Namespace(**{**vars(args), "language": "English"})) == "en"
+
+    # A folder that records no base readably: only the spelling is checked here (loading it
+    # says what is wrong with it), as before.
+    unreadable = tmp_path / "odd"
+    unreadable.mkdir()
+    assert model_language(Namespace(**{**vars(args), "adapter": unreadable})) == "de"

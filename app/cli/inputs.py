@@ -75,16 +75,32 @@ def model_language(args: argparse.Namespace) -> str | None:
     The model is resolved, not loaded: its languages are known without its weights.
     """
     from voxtune.engine.languages import checked_language
-    from voxtune.engine.models.info import DEFAULT_MODEL
 
     if args.language is None:
         return None
-    if getattr(args, "adapter", None) is not None:  # the base is only known from the adapter
-        return checked_language(args.language, str(args.adapter), ())
     from voxtune.engine.models import resolve_model
 
-    name = args.model or DEFAULT_MODEL
-    return checked_language(args.language, name, resolve_model(name).languages)
+    name, base = _model_and_base(args)
+    return checked_language(args.language, name, resolve_model(base).languages if base else ())
+
+
+def _model_and_base(args: argparse.Namespace) -> tuple[str, str | None]:
+    """How errors name the model, and the model whose languages count: with ``--adapter``,
+    the base it loads on (``--model``, else the base the adapter records; None when the
+    folder records none readably: the loader says what is wrong with it)."""
+    from voxtune.engine.models.info import DEFAULT_MODEL
+
+    adapter = getattr(args, "adapter", None)
+    if adapter is None:
+        name = args.model or DEFAULT_MODEL
+        return name, name
+    from voxtune.engine.tune.adapter_record import recorded_base
+
+    try:
+        base = args.model or recorded_base(Path(adapter))
+    except (OSError, ValueError, KeyError):
+        return str(adapter), None
+    return f"{adapter} (an adapter of {base})", base
 
 
 def manifest_languages(rows: Sequence[ManifestRow], args: argparse.Namespace) -> list[ManifestRow]:
@@ -99,14 +115,10 @@ def manifest_languages(rows: Sequence[ManifestRow], args: argparse.Namespace) ->
         raise VoxtuneError(f"{args.manifest}: {missing[0]}: file not found{more}")
     if not any(row.language for row in rows):
         return list(rows)
-    if getattr(args, "adapter", None) is not None:
-        name, languages = str(args.adapter), ()
-    else:
-        from voxtune.engine.models import resolve_model
-        from voxtune.engine.models.info import DEFAULT_MODEL
+    from voxtune.engine.models import resolve_model
 
-        name = args.model or DEFAULT_MODEL
-        languages = resolve_model(name).languages
+    name, base = _model_and_base(args)
+    languages = resolve_model(base).languages if base else ()
     checked: list[ManifestRow] = []
     for row in rows:
         if row.language is None:

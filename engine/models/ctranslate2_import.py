@@ -8,11 +8,9 @@ beside the target and renamed into place, so a crash never leaves half a model b
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +26,7 @@ from voxtune.engine.models.manifest import (
     file_sha256,
     manifest_info,
 )
+from voxtune.engine.models.staging import finalise_files, install_folder
 from voxtune.engine.models.whisper_configs import (
     generation_config,
     model_config,
@@ -90,8 +89,8 @@ def import_source(source: CT2Source, name: str, kind: str) -> ModelInfo:
             source_stamp=source.stamp(),
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        _finalise_files(staging)
-        _install(staging, target)
+        finalise_files(staging)
+        install_folder(staging, target)
     except OSError as exc:
         raise ModelError(
             f"{target}: cannot write the imported model ({exc.strerror or exc})"
@@ -153,32 +152,3 @@ def _feature_extractor(num_mel_bins: int) -> WhisperFeatureExtractor:
     from transformers import WhisperFeatureExtractor
 
     return WhisperFeatureExtractor(feature_size=num_mel_bins)
-
-
-def _finalise_files(directory: Path) -> None:
-    """Flush to disk and give the usual permissions (mkdtemp made the folder private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in directory.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-        path.chmod(0o666 & ~umask)
-    directory.chmod(0o777 & ~umask)
-
-
-def _install(staging: Path, target: Path) -> None:
-    """Rename the finished folder into place, replacing an older import of the same name."""
-    if target.exists():
-        retired = target.with_name(f".{target.name}.retired-{uuid.uuid4().hex[:8]}")
-        os.replace(target, retired)
-        try:
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(retired, ignore_errors=True)
-        return
-    try:
-        os.rename(staging, target)
-    except OSError:
-        # Another process finished the same import first; its folder is as good as ours.
-        if not (target / MANIFEST).is_file():
-            raise

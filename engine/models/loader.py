@@ -59,4 +59,21 @@ def clear_model_cache() -> None:
 def _load(info: ModelInfo, device: str, dtype: str) -> LoadedModel:
     from voxtune.engine.families.table import family_of
 
+    quiet_transformers()
     return family_of(info).load(info, device, dtype)
+
+
+def quiet_transformers() -> None:
+    """No "Loading weights" progress bar or advice from transformers on stderr: a command's
+    stderr is its own lines (``voxtune: wrote …``), and the engine reports through events.
+    The Hub's download bars stay (a model fetched on first use shows its progress). Without
+    the bar, tqdm also never creates its multiprocessing lock, a semaphore that could be
+    reported as leaked at exit."""
+    from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hub_bars = not are_progress_bars_disabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # transformers' switch turns off the Hub's bars too
+    if hub_bars:
+        enable_progress_bars()

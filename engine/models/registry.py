@@ -12,12 +12,9 @@ from pathlib import Path
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.export.onnx_files import is_onnx_export, onnx_export_info
-from voxtune.engine.families.qwen3_asr.registry import (
-    QWEN3_MODELS,
-    import_qwen3,
-    qwen3_listing,
-    resolve_qwen3,
-)
+
+# The module, not its names: it imports this package, so either may be imported first.
+from voxtune.engine.families.qwen3_asr import registry as qwen3
 from voxtune.engine.home import models_dir
 from voxtune.engine.models.builtin import BUILTIN_MODELS
 from voxtune.engine.models.ct2_source import CT2Source
@@ -49,8 +46,8 @@ def resolve_model(name_or_path: str) -> ModelInfo:
     """The model ``name_or_path`` names, imported if needed; ModelError when there is none."""
     if name_or_path in BUILTIN_MODELS:
         return _builtin(name_or_path)
-    if name_or_path in QWEN3_MODELS:
-        return resolve_qwen3(name_or_path)
+    if name_or_path in qwen3.QWEN3_MODELS:
+        return qwen3.resolve_qwen3(name_or_path)
     imported = models_dir() / name_or_path
     if _is_plain_name(name_or_path) and is_onnx_export(imported):
         return onnx_export_info(imported, name_or_path)
@@ -72,9 +69,9 @@ def list_models() -> list[ModelInfo]:
     """Built-ins (imported or not) first, then the Qwen3-ASR registry entries (downloaded or
     not: ``size_bytes`` 0), then every other imported model, by name."""
     infos = [_builtin_listing(name) for name in BUILTIN_MODELS]
-    infos.extend(qwen3_listing(name) for name in QWEN3_MODELS)
+    infos.extend(qwen3.qwen3_listing(name) for name in qwen3.QWEN3_MODELS)
     for folder in sorted(models_dir().iterdir()):
-        if folder.name in BUILTIN_MODELS or folder.name in QWEN3_MODELS:
+        if folder.name in BUILTIN_MODELS or folder.name in qwen3.QWEN3_MODELS:
             continue
         if folder.name.startswith("."):
             continue
@@ -104,8 +101,8 @@ def fetch_model(name: str) -> ModelInfo:
 
     if name in BUILTIN_MODELS:
         raise ModelError(f"{name}: built in, nothing to fetch")
-    if name in QWEN3_MODELS:  # a registry name stands for its Hub id
-        return resolve_qwen3(name)
+    if name in qwen3.QWEN3_MODELS:  # a registry name stands for its Hub id
+        return qwen3.resolve_qwen3(name)
     return pull_model(name)
 
 
@@ -116,7 +113,7 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
     chosen = name or path.resolve().name
     # A built-in or registry name resolves to that model first: an import under it would be
     # accepted, then never used.
-    if chosen in BUILTIN_MODELS or chosen in QWEN3_MODELS:
+    if chosen in BUILTIN_MODELS or chosen in qwen3.QWEN3_MODELS:
         raise ModelError(f"{chosen!r}: a built-in or registry name (choose another --name)")
     if path.is_dir() and is_onnx_export(path):
         return _import_onnx_export(path, chosen)
@@ -126,7 +123,7 @@ def import_folder(path: Path, name: str | None = None) -> ModelInfo:
         if qwen3_family(read_config(path)) is not None:
             if not _is_plain_name(chosen):
                 raise ModelError(f"{chosen!r}: not a valid model name (choose another --name)")
-            return import_qwen3(path, chosen)
+            return qwen3.import_qwen3(path, chosen)
     from voxtune.engine.models.ctranslate2_import import import_ctranslate2
 
     return import_ctranslate2(path, name=name)
@@ -137,6 +134,7 @@ def _import_onnx_export(path: Path, name: str) -> ModelInfo:
     import shutil
 
     from voxtune.engine.export.onnx_files import read_metadata
+    from voxtune.engine.models.staging import staged_folder
 
     if not _is_plain_name(name):
         raise ModelError(f"{name!r}: not a valid model name (choose another --name)")
@@ -144,10 +142,8 @@ def _import_onnx_export(path: Path, name: str) -> ModelInfo:
     target = models_dir() / name
     if target.exists():
         raise ModelError(f"{target}: a model named {name!r} exists (choose another --name)")
-    partial = target.with_name(f".{name}.importing")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(path, partial)
-    partial.rename(target)
+    with staged_folder(target) as staging:  # a failed copy leaves nothing behind
+        shutil.copytree(path, staging, dirs_exist_ok=True)
     return onnx_export_info(target, name)
 
 

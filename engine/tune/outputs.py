@@ -28,6 +28,7 @@ from voxtune.engine.models.manifest import (
     file_sha256,
     read_manifest,
 )
+from voxtune.engine.tune.adapter_record import TUNE_RECORD, recorded_base
 from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.tune.modeling import model_of
 
@@ -35,7 +36,6 @@ ADAPTER = "adapter"
 FULL_MODEL = "model"
 MERGED = "merged"
 TUNED_SOURCE = "tuned"
-TUNE_RECORD = "voxtune-tune.json"
 
 
 def save_tuned(
@@ -158,7 +158,7 @@ def load_with_adapter(adapter: Path, base: str | None = None, device: str = "cpu
         # a Hub id and send it over the network: a local adapter is safetensors or nothing.
         raise ModelError(f"{adapter}: no {ADAPTER_WEIGHTS} (adapters load from safetensors only)")
     if base is None:
-        base = _recorded_base(adapter)
+        base = recorded_base(adapter)
     loaded = load_model(base, device=device, shared=False)  # the adapter merges into it
     try:
         # An absolute path: peft reads the safetensors file it finds there, and never a Hub.
@@ -171,11 +171,3 @@ def load_with_adapter(adapter: Path, base: str | None = None, device: str = "cpu
     merged = tuned.merge_and_unload().eval()
     info = replace(loaded.info, name=f"{loaded.info.name}+{adapter.name}")
     return replace(loaded, info=info, model=merged)
-
-
-def _recorded_base(adapter: Path) -> str:
-    record = adapter / TUNE_RECORD
-    if record.is_file():
-        return str(json.loads(record.read_text(encoding="utf-8"))["base"])
-    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    return str(config.get("base_model_name_or_path") or "whisper-tiny.en")

@@ -137,9 +137,13 @@ def original_to_native(source: Path, target: Path) -> None:
             native[key] = config[key]
     if aligner:
         native["num_labels"] = thinker["classify_num"]
+    if not (source / "tokenizer.json").is_file() and not (
+        (source / "vocab.json").is_file() and (source / "merges.txt").is_file()
+    ):
+        raise ModelError(f"{source}: no tokenizer (tokenizer.json, or vocab.json and merges.txt)")
     keys = _ALIGNER_KEYS if aligner else _ASR_KEYS
     _convert_folder(source, target, native, lambda name: _rename(name, keys))
-    _write_processor(target, aligner)
+    _write_processor(source, target, aligner)
 
 
 def native_to_original(source: Path, target: Path) -> None:
@@ -219,14 +223,15 @@ def _convert_folder(source: Path, target: Path, config: dict[str, Any], rename) 
             shutil.copyfile(source / name, target / name)
 
 
-def _write_processor(target: Path, aligner: bool) -> None:
-    """Feature extractor settings and chat template: the parts the original layout lacks."""
+def _write_processor(source: Path, target: Path, aligner: bool) -> None:
+    """Feature extractor settings and chat template: the parts the original layout lacks.
+    ``target`` holds ``source``'s tokenizer files; errors name ``source``, the user's folder."""
     from transformers import AutoTokenizer, Qwen3ASRFeatureExtractor, Qwen3ASRProcessor
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(target))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{target}: unreadable tokenizer ({exc})") from exc
+    except Exception as exc:  # tokenizers' parse errors are bare Exceptions
+        raise ModelError(f"{source}: unreadable tokenizer ({exc})") from exc
     processor = Qwen3ASRProcessor(
         feature_extractor=Qwen3ASRFeatureExtractor(),
         tokenizer=tokenizer,

@@ -33,6 +33,7 @@ from voxtune.engine.models.manifest import (
     read_manifest,
     verify_weights,
 )
+from voxtune.engine.models.staging import staged_folder
 
 QWEN3_MODELS = {
     "qwen3-asr-0.6b": "Qwen/Qwen3-ASR-0.6B",
@@ -151,8 +152,10 @@ def _converted(folder: Path, name: str, family: str, source: str) -> ModelInfo:
             return manifest_info(target, existing)
         except ModelError:
             pass  # a damaged conversion is simply converted again
-    original_to_native(folder, target)
-    return _register(folder, target, name, family, source)
+    with staged_folder(target) as staging:
+        original_to_native(folder, staging)
+        manifest = _register(folder, staging, name, family, source)
+    return manifest_info(target, manifest)
 
 
 def import_qwen3(folder: Path, name: str) -> ModelInfo:
@@ -171,14 +174,18 @@ def import_qwen3(folder: Path, name: str) -> ModelInfo:
             f"{target}: the name '{name}' is taken by a model imported from "
             f"{existing.imported_from or 'elsewhere'} (choose another --name)"
         )
-    if is_original_layout(config):
-        original_to_native(folder, target)
-    else:
-        copy_native(folder, target)
-    return _register(folder, target, name, family, "imported")
+    # Built beside the models folder's entry and renamed into it at the end: corrupt weights
+    # or a missing tokenizer leave no empty or partial folder (and an earlier import stays).
+    with staged_folder(target) as staging:
+        if is_original_layout(config):
+            original_to_native(folder, staging)
+        else:
+            copy_native(folder, staging)
+        manifest = _register(folder, staging, name, family, "imported")
+    return manifest_info(target, manifest)
 
 
-def _register(folder: Path, target: Path, name: str, family: str, source: str) -> ModelInfo:
+def _register(folder: Path, target: Path, name: str, family: str, source: str) -> Manifest:
     """Write the manifest that makes ``target`` (converted from ``folder``) a known model."""
     from voxtune.engine.atomic import write_text
 
@@ -192,4 +199,4 @@ def _register(folder: Path, target: Path, name: str, family: str, source: str) -
         source_stamp=_stamp(folder),
     )
     write_text(target / MANIFEST, manifest.to_json())
-    return manifest_info(target, manifest)
+    return manifest
