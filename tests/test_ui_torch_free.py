@@ -60,7 +60,9 @@ def test_window_and_a_finished_job_leave_torch_unimported(
     # (the embedded one already imported).
     home = tmp_path / "home"
     home.mkdir()
-    (home / "models").symlink_to(Path(os.environ["VOXTUNE_HOME"]) / "models")
+    models = Path(os.environ["VOXTUNE_HOME"]) / "models"
+    models.mkdir(exist_ok=True)  # a link to a folder not made yet would dangle
+    (home / "models").symlink_to(models, target_is_directory=True)
     env["VOXTUNE_HOME"] = str(home)
     done = subprocess.run(
         [sys.executable, str(script), str(english_dev[1].path), str(tmp_path / "out")],
