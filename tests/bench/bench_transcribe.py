@@ -100,9 +100,11 @@ def main() -> int:
     parser.add_argument("--backends", default="torch,onnx", help="Voxtune backends to time")
     args = parser.parse_args()
 
-    import torch
+    from voxtune.engine.torch_threads import set_torch_threads
 
-    torch.set_num_threads(args.threads)
+    # As the CLI does: silero-vad's import sets one thread for the process, so it is imported
+    # first, then the count is set (a plain torch.set_num_threads here ran Voxtune on one).
+    set_torch_threads(args.threads)
     os.environ.setdefault("VOXTUNE_HOME", tempfile.mkdtemp(prefix="voxtune-bench-"))
     from voxtune.engine.audio import decode_audio
     from voxtune.engine.evaluation import word_error_rate
