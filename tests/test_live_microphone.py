@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sound_server_unavailable
 from media_factory import best_alignment
 
 from voxtune.engine.audio import decode_audio
@@ -51,19 +52,13 @@ print(source.samplerate, source.channels, source.capture.dropped_frames, max(lev
 """
 
 
-def unavailable(reason: str) -> None:
-    """Skip on a developer's machine without PulseAudio; fail in CI, whose set-up
-    (``./dev test``) installs it: there a skip would hide the microphone path we claim."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI installs PulseAudio, so this test must run there")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private PulseAudio with a null sink as default sink and its monitor as default source."""
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        unavailable("PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)")
+        sound_server_unavailable(
+            "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"
+        )
     runtime = tmp_path_factory.mktemp("pulse-runtime")
     runtime.chmod(0o700)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
@@ -74,7 +69,9 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         env=env, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if started.returncode != 0:
-        unavailable(f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}")
+        sound_server_unavailable(
+            f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}"
+        )
     for command in (["pactl", "set-default-sink", "vt_sink"],
                     ["pactl", "set-default-source", "vt_sink.monitor"]):  # fmt: skip
         subprocess.run(command, env=env, check=True, timeout=30)
