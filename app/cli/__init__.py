@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gui",
     "finetune",
     "export",
+    "push",
 )
 # Commands that run models in this process: they set torch's thread count once, at start,
 # before any model loads (``batch`` runs its models in an engine process, which does the same).

@@ -102,6 +102,8 @@ def run_tune(
         registered_as=registered,
     )
     summary = asdict(finished) | {
+        # What the card of a push says about the data (``engine/publish``).
+        "data": {"train_examples": len(data.train), "validation_examples": len(data.validation)},
         "history": loop.state.history,
         "config": _plain(config),
         "kernels": kernels.as_dict(),
