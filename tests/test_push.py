@@ -141,7 +141,7 @@ def test_push_uploads_the_tune_its_export_and_a_card_with_their_figures(
     assert f"{summary['data']['train_examples']} training" in text
     rtf = report["export"]["wall_seconds"] / report["export"]["audio_seconds"]
     assert (
-        f"| `onnx-int8` | onnx | int8 | {report['export_bytes'] / 1e6:.1f} | "
+        f"| `onnx-int8/` | onnx | int8 | {report['export_bytes'] / 1e6:.1f} | "
         f"{100 * report['export']['wer']:.2f} | {100 * report['source']['wer']:.2f} | "
         f"{rtf:.3f} |"
     ) in text

@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxtune.engine.publish.contents import ExportEntry, FolderContents, TuneEntry
+from voxtune.engine.publish.contents import (
+    REPORT,
+    SUMMARY,
+    ExportEntry,
+    FolderContents,
+    TuneEntry,
+)
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, ModelCard
@@ -137,7 +143,7 @@ def _body(
 ) -> str:
     base = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else _shown(contents.base)
     family = contents.family or "speech recognition"
-    verb = "tuned from" if contents.tune or contents.adapter else "exported from"
+    verb = "tuned from" if contents.tuned else "exported from"
     parts = [
         f"# {name}",
         f"A {family} speech recognition model {verb} {base}, made with Voxtune (local "
@@ -149,10 +155,11 @@ def _body(
         parts += _exports(contents.exports)
     parts += _how_to_run(contents, repo_id, name)
     parts += _licence(licence, base_id)
-    parts.append(
-        "_This card was written by `voxtune push` from the folder's `tune-summary.json` and "
-        "`export-report.json` files._"
-    )
+    records = [SUMMARY] if contents.tune else []
+    records += [REPORT] if contents.exports else []
+    if records:
+        sources = " and ".join(f"`{r}`" for r in records)
+        parts.append(f"_Written by `voxtune push` from the folder's {sources}._")
     return "\n\n".join(parts) + "\n"
 
 
@@ -208,7 +215,7 @@ def _exports(exports: tuple[ExportEntry, ...]) -> list[str]:
         "RTF | source RTF | evaluated on |\n|---|---|---|---|---|---|---|---|---|"
     )
     rows = [
-        f"| `{e.path}` | {e.format} | {e.quantisation} | {e.export.size_bytes / 1e6:.1f} | "
+        f"| {_folder(e.path)} | {e.format} | {e.quantisation} | {e.export.size_bytes / 1e6:.1f} | "
         f"{_percent(e.export.wer):.2f} | {_percent(e.source.wer):.2f} | {e.export.rtf:.3f} | "
         f"{e.source.rtf:.3f} | {_evaluated_on(e)} |"
         for e in exports
@@ -257,7 +264,7 @@ def _how_to_run(contents: FolderContents, repo_id: str, name: str) -> list[str]:
         if export.format == "ggml":
             target = _join(target, _first(export.files, ".bin"))
         lines.append(
-            f"**{export.format} {export.quantisation}** (`{export.path}/`) runs on {engine}:"
+            f"**{export.format} {export.quantisation}** ({_folder(export.path)}) runs on {engine}:"
             f"\n\n```sh\nvoxtune transcribe talk.wav --model {target}{backend}\n```"
             + _engine_alone(export, name)
         )
@@ -279,10 +286,14 @@ def _engine_alone(export: ExportEntry, name: str) -> str:
         return f"\n\nor in whisper.cpp: `whisper-cli -m {_join(folder, model)} -f talk.wav`"
     if export.format == "onnx":
         return (
-            "\n\nThe graphs need nothing of Voxtune: see the README's \"Running an export "
-            'without Voxtune" for a complete onnxruntime decoder.'
+            "\n\nThe graphs need nothing of Voxtune: its README's \"Running an export "
+            'without Voxtune" is a complete onnxruntime decoder.'
         )
     return ""
+
+
+def _folder(path: str) -> str:
+    return "the repository's root" if path == "." else f"`{path}/`"
 
 
 def _first(files: tuple[str, ...], suffix: str) -> str:

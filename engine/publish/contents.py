@@ -84,6 +84,11 @@ class FolderContents:
     languages: tuple[str, ...]
     files: tuple[str, ...]  # what an upload sends, posix paths relative to ``root``
 
+    @property
+    def tuned(self) -> bool:
+        """A tune's weights, or exports of one (their model is named BASE+ADAPTER)."""
+        return bool(self.tune or self.adapter or any("+" in e.model for e in self.exports))
+
 
 def read_folder(root: Path) -> FolderContents:
     """VoxtuneError (one line naming the file) for a folder that is not a tune or an export,
