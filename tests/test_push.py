@@ -182,8 +182,11 @@ def test_unreachable_hub_offline_mode_and_a_refused_token_are_one_line(
     line = _error_line(_push(*args, endpoint=endpoint, home=tmp_path, HF_HUB_OFFLINE="1"))
     assert line == "voxtune: error: HF_HUB_OFFLINE is set: pushing needs the network"
 
+    # The default token source this time: $HF_TOKEN, through huggingface_hub's get_token.
     with FakeHub("hf_AnotherToken") as hub:
-        line = _error_line(_push(*args, endpoint=hub.endpoint, home=tmp_path))
+        default = (str(run_folder), "someone/jargon-tiny")
+        line = _error_line(_push(*default, endpoint=hub.endpoint, home=tmp_path, HF_TOKEN=TOKEN))
+    assert f"Bearer {TOKEN}" in hub.record.authorizations
     assert line.endswith("someone/jargon-tiny: the Hub refused the token (401 Unauthorized)")
     assert hub.record.repos == {}
 

@@ -26,7 +26,7 @@ CARD = "README.md"  # the Hub's model card; the generated one replaces a folder'
 # pickled weights of any kind, hidden and half-written folders, and the folder's own cards:
 # peft's stub cards too (they name the base by its local path).
 EXCLUDED = (
-    "checkpoints/*", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt",
+    "checkpoints/*", "*/checkpoints/*", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt",
     ".*", "*/.*", CARD, f"*/{CARD}",
 )  # fmt: skip
 

@@ -20,7 +20,7 @@ from voxtune.engine.publish.contents import ADAPTER_CONFIG, REPORT, SUMMARY, TUN
 
 RECORDS = (SUMMARY, REPORT, TUNE_RECORD, ADAPTER_CONFIG, "voxtune-*.json")
 # Values that are local paths whether absolute or relative.
-PATH_KEYS = {"data", "out", "validation", "manifest", "adapter", "base_location"}
+PATH_KEYS = {"data", "out", "validation", "manifest", "adapter", "merged", "base_location"}
 
 
 @dataclass(frozen=True)
