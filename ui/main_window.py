@@ -279,7 +279,9 @@ class MainWindow(QMainWindow):
         self.bridge.open_transcript(job_id)
 
     def _show_editor(self, opened: p.TranscriptOpened) -> None:
-        editor = TranscriptEditor(self.bridge, opened)
+        if (old := self.editors.get(opened.job_id)) is not None:
+            old.close()  # a new live session's transcript replaces the last one's
+        editor = TranscriptEditor(self.bridge, opened, live_target=self.live_tab.live_target())
         self.editors[opened.job_id] = editor
         editor.show()
 
