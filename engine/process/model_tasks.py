@@ -1,9 +1,11 @@
 """Model commands in the engine: list, import, pull (with byte progress) and remove.
 
 Imports and pulls run on a ``Worker``; a watcher thread measures the bytes they have written
-so far (the staging folder under the models folder, or the Hugging Face cache) and sends
-``ModelProgress`` twice a second. When one ends, ``ModelsChanged`` carries the new listing, so
-the Models tab updates the moment the files are in place.
+so far (the staging folder under the models folder; for a pull, the download's own counts and
+total) and sends ``ModelProgress`` twice a second. When one ends, ``ModelsChanged`` carries
+the new listing, so the Models tab updates the moment the files are in place.
+``CancelModelTask`` stops a pull at its next chunk and deletes what it had fetched (the
+repository's cache folder if the pull made it, else its unfinished blobs).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from voxtune.engine import protocol as p
 from voxtune.engine.errors import ModelError
 from voxtune.engine.home import models_dir
+from voxtune.engine.models.download_meter import DownloadCancelled, DownloadMeter
 from voxtune.engine.process.workers import Emit, Worker
 
 PROGRESS_S = 0.5
@@ -61,6 +64,7 @@ class ModelTasks:
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
         self.worker = Worker("voxtune-models", emit)
+        self._meters: dict[int, DownloadMeter] = {}  # a pull's seq → its meter, while it runs
 
     def list(self, command: p.ListModels) -> None:
         self._emit(p.ModelsListed(models=model_entries(), reply_to=command.seq))
@@ -86,11 +90,31 @@ class ModelTasks:
 
             # The repository's own folder in the cache: its blobs grow as they download.
             folder = Path(HF_HUB_CACHE) / ("models--" + command.repo_id.replace("/", "--"))
-            with self._progress("pull", command.repo_id, folder, None, command.seq):
-                info = fetch_model(command.repo_id)
+            existed = folder.exists()
+            meter = self._meters.setdefault(command.seq, DownloadMeter())
+            progress = self._progress("pull", command.repo_id, folder, None, command.seq, meter)
+            try:
+                if meter.cancelled:  # cancelled while it waited for the worker
+                    raise DownloadCancelled("download cancelled")
+                with progress:
+                    info = fetch_model(command.repo_id, meter)
+            except DownloadCancelled:
+                _discard(folder, existed)
+                self._changed(command.repo_id, "cancelled", command.seq)
+                return
+            finally:
+                self._meters.pop(command.seq, None)
             self._changed(info.name, "pulled", command.seq)
 
+        self._meters[command.seq] = DownloadMeter()
         self.worker.submit(command, task)
+
+    def cancel(self, task: int) -> None:
+        """Stop the pull sent as ``task``; it answers ModelsChanged(action="cancelled")."""
+        meter = self._meters.get(task)
+        if meter is None:
+            raise ModelError(f"cancel_model_task: no download {task} is running")
+        meter.cancel()
 
     def remove(self, command: p.RemoveModel) -> None:
         def task() -> None:
@@ -113,16 +137,35 @@ class ModelTasks:
         )
 
     def _progress(
-        self, task: str, name: str, folder: Path, total: int | None, reply_to: int
+        self,
+        task: str,
+        name: str,
+        folder: Path,
+        total: int | None,
+        reply_to: int,
+        meter: DownloadMeter | None = None,
     ) -> _ProgressWatch:
         def send(done: int) -> None:
+            known = total
+            if meter is not None:
+                counted, known = meter.bytes()
+                done = counted or done  # the folder's growth if the download counts nothing
             self._emit(
                 p.ModelProgress(
-                    task=task, name=name, done_bytes=done, total_bytes=total, reply_to=reply_to
+                    task=task, name=name, done_bytes=done, total_bytes=known, reply_to=reply_to
                 )
             )
 
         return _ProgressWatch(folder, send)
+
+
+def _discard(folder: Path, existed: bool) -> None:
+    """What a cancelled pull fetched: the folder it made, or the blobs it left unfinished."""
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for partial in folder.glob("blobs/*.incomplete"):
+        partial.unlink(missing_ok=True)
 
 
 class _ProgressWatch:
