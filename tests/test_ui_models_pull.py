@@ -1,6 +1,7 @@
 """A pull from the Models tab on the real engine, against a local stand-in for the Hub
 (tests/hub_server.py, via HF_ENDPOINT): progress in bytes with the total, Cancel part-way
-deleting what was fetched, then a full pull whose files are the served ones, byte for byte."""
+deleting what was fetched, then a full pull whose files are the served ones, byte for byte,
+listed at once and deleted again with Remove."""
 
 from __future__ import annotations
 
@@ -80,6 +81,15 @@ def test_pull_shows_bytes_cancels_part_way_then_completes(
     for name, source in hub.files.items():
         fetched = (snapshot / name).read_bytes()
         assert hashlib.sha256(fetched).digest() == hashlib.sha256(source.read_bytes()).digest()
+
+    # A pulled model is listed at once, with its size on disk, and Remove deletes it.
+    (row,) = [i for i, m in enumerate(tab.models) if m.name == REPO]
+    assert tab.models[row].source == "hub" and tab.models[row].size_bytes >= hub.total_bytes
+    tab.table.selectRow(row)
+    with qtbot.waitSignal(tab.bridge.models_changed, timeout=PULL_TIMEOUT_MS) as changed:
+        tab.remove_selected()
+    assert changed.args[1:] == [REPO, "removed"]
+    assert REPO not in [m.name for m in tab.models] and not repo_cache.exists()
 
     # Cancelling when nothing runs is one clear line (in the same test: an engine start less).
     with qtbot.waitSignal(tab.bridge.engine_error, timeout=PULL_TIMEOUT_MS) as error:

@@ -85,7 +85,7 @@ class ModelsTab(QWidget):
         self.default_button = QPushButton("Use as default")
         self.default_button.clicked.connect(self.use_selected)
         self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Delete an imported or registered model's folder")
+        self.remove_button.setToolTip("Delete an imported or downloaded model (the built-ins stay)")
         self.remove_button.clicked.connect(self.remove_selected)
         self.import_button = QPushButton("Import folder…")
         self.import_button.setToolTip("A CTranslate2 Whisper or a Qwen3-ASR directory")

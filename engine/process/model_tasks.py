@@ -22,7 +22,8 @@ from voxtune.engine.models.download_meter import DownloadCancelled, DownloadMete
 from voxtune.engine.process.workers import Emit, Worker
 
 PROGRESS_S = 0.5
-REMOVABLE_SOURCES = ("imported", "adapter")  # folders Voxtune made; never the built-ins or Hub
+REMOVABLE_SOURCES = ("imported", "adapter")  # folders Voxtune made; never the built-ins
+HUB = "hub"  # a snapshot in the Hugging Face cache: removed by deleting its repository there
 
 
 def model_entries() -> tuple[p.ModelEntry, ...]:
@@ -42,11 +43,77 @@ def model_entries() -> tuple[p.ModelEntry, ...]:
                 size_bytes=info.size_bytes,
                 location=str(location),
                 source=info.source,
-                removable=own and info.source in REMOVABLE_SOURCES,
+                removable=(own and info.source in REMOVABLE_SOURCES)
+                or (info.source == HUB and _hub_repo(location) is not None),
                 download_bytes=0 if info.size_bytes else DOWNLOAD_BYTES.get(info.name, 0),
             )
         )
+    listed = {Path(e.location).resolve() for e in entries}
+    entries.extend(e for e in _pulled_entries() if Path(e.location).resolve() not in listed)
     return tuple(entries)
+
+
+def _pulled_entries() -> list[p.ModelEntry]:
+    """Models pulled by Hub id (``org/name``): their newest snapshot in the Hugging Face
+    cache, when it is a model Voxtune can load (other repositories there are not listed)."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    from voxtune.engine.models.registry import hf_directory_info
+
+    try:
+        cache = scan_cache_dir()
+    except CacheNotFound:
+        return []
+    entries = []
+    for repo in sorted(cache.repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        newest = max(repo.revisions, key=lambda r: r.last_modified)
+        try:
+            info = hf_directory_info(Path(newest.snapshot_path), HUB)
+        except ModelError:
+            continue  # not a model folder Voxtune reads (a tokenizer, a dataset's helper…)
+        entries.append(
+            p.ModelEntry(
+                name=repo.repo_id,
+                family=info.family,
+                languages=tuple(info.languages),
+                size_bytes=repo.size_on_disk,
+                location=str(newest.snapshot_path),
+                source=HUB,
+                removable=True,
+            )
+        )
+    return entries
+
+
+def _hub_repo(location: Path) -> Path | None:
+    """The Hugging Face cache folder (``models--org--name``) holding ``location``, if any."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    cache = Path(HF_HUB_CACHE).resolve()
+    try:
+        parts = location.resolve().relative_to(cache).parts
+    except ValueError:
+        return None
+    return cache / parts[0] if parts and parts[0].startswith("models--") else None
+
+
+def _remove_hub_repo(folder: Path) -> None:
+    """Delete a repository from the Hugging Face cache with its own tool (every revision, so
+    the blobs go too and the folder with them)."""
+    from huggingface_hub import scan_cache_dir
+
+    cache = scan_cache_dir()
+    revisions = [
+        r.commit_hash
+        for repo in cache.repos
+        if repo.repo_path.resolve() == folder.resolve()
+        for r in repo.revisions
+    ]
+    cache.delete_revisions(*revisions).execute()
+    shutil.rmtree(folder, ignore_errors=True)  # refs and locks left behind
 
 
 def tree_bytes(folder: Path) -> int:
@@ -124,9 +191,12 @@ class ModelTasks:
             if not entry.removable:
                 raise ModelError(
                     f"remove_model: {command.name} is {entry.source}, not a folder Voxtune "
-                    "imported (only imported and registered models can be removed)"
+                    "imported or downloaded (built-in models cannot be removed)"
                 )
-            shutil.rmtree(entry.location)
+            if entry.source == HUB and (repo := _hub_repo(Path(entry.location))) is not None:
+                _remove_hub_repo(repo)
+            else:
+                shutil.rmtree(entry.location)
             self._changed(command.name, "removed", command.seq)
 
         self.worker.submit(command, task)
