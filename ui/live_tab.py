@@ -137,6 +137,7 @@ class LiveTab(QWidget):
         bridge.live_saved.connect(self._on_saved)
         self._starting = False
         self._heard_words = False  # this session committed words: worth opening in the editor
+        self.dictating = False  # a hotkey session (ui/dictation.py): its words went elsewhere
         bridge.live_update.connect(self._on_words)
         self.target = LiveTarget(Path(self._settings().output_dir), "dictation")
 
@@ -217,9 +218,9 @@ class LiveTab(QWidget):
         self.start_button.setText("Start")
         self.meter.setValue(FLOOR_DBFS)
         self.status.setText(f"Stopped: {error}" if error else "Stopped.")
-        if self._heard_words and self.open_editor_box.isChecked():
-            self._heard_words = False
+        if self._heard_words and self.open_editor_box.isChecked() and not self.dictating:
             self.bridge.open_live()  # the main window shows it in the editor
+        self._heard_words = self.dictating = False
 
     def set_level(self, dbfs: float) -> None:
         self.meter.setValue(max(FLOOR_DBFS, min(0, round(dbfs))))
