@@ -62,9 +62,10 @@ def main() -> int:
 
     modules = sorted(
         name for name, module in list(sys.modules.items())
-        # Only real files: PySide6's support modules are embedded, their __file__ is no path.
+        # Only real files (PySide6's support modules are embedded: their __file__ is no path),
+        # and not this script, which runs from the checkout (in the engine, as __mp_main__).
         if (file := getattr(module, "__file__", None)) and Path(file).is_file()
-        and not file.startswith(str(bundle))
+        and not file.startswith(str(bundle)) and name not in ("__main__", "__mp_main__")
     )  # fmt: skip
     problems = []
     if "failed" in result:

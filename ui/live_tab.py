@@ -155,6 +155,13 @@ class LiveTab(QWidget):
         self.speed_box.setEnabled(path is not None)
         self.device_box.setEnabled(path is None)
 
+    def _lock_source(self, running: bool) -> None:
+        """While a session runs, its source (device, file, speed) cannot change."""
+        for widget in (self.file_button, self.mic_button):
+            widget.setEnabled(not running)
+        self.device_box.setEnabled(not running and self.file is None)
+        self.speed_box.setEnabled(not running and self.file is not None)
+
     def live_target(self) -> LiveTarget:
         """Where this session's transcript is saved from the editor."""
         return self.target
@@ -190,6 +197,7 @@ class LiveTab(QWidget):
         self._starting = True  # an EngineError from here on is the engine refusing to start
         self._heard_words = False
         self.status.setText("Starting…")
+        self._lock_source(True)
         stem = f"{self.file.stem}-live" if self.file else time.strftime("dictation-%Y%m%d-%H%M%S")
         self.target = LiveTarget(Path(settings.output_dir), stem, settings.subtitle_rules())
         sent = self.bridge.start_live(
@@ -215,6 +223,7 @@ class LiveTab(QWidget):
 
     def on_stopped(self, error: str | None) -> None:
         self.running = self._starting = False
+        self._lock_source(False)
         self.start_button.setText("Start")
         self.meter.setValue(FLOOR_DBFS)
         self.status.setText(f"Stopped: {error}" if error else "Stopped.")

@@ -53,8 +53,8 @@ def bytes_text(progress: p.ModelProgress) -> str:
     done = progress.done_bytes / 1e6
     if not progress.total_bytes:
         return f"{done:.1f} MB so far…"
-    share = min(1.0, progress.done_bytes / progress.total_bytes)
-    return f"{done:.1f} MB of {progress.total_bytes / 1e6:.1f} MB ({share:.0%})"
+    share = min(100, 100 * progress.done_bytes // progress.total_bytes)  # as the bar rounds
+    return f"{done:.1f} MB of {progress.total_bytes / 1e6:.1f} MB ({share}%)"
 
 
 class ModelsTab(QWidget):

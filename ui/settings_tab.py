@@ -70,7 +70,7 @@ class SettingsTab(QWidget):
         # The global dictation hotkey (ui/dictation.py): off unless typed; says where it works.
         self.hotkey_edit = QLineEdit()
         self.hotkey_edit.setPlaceholderText(f"off — e.g. {DEFAULT_HOTKEY}")
-        self.hotkey_edit.setMaximumWidth(200)
+        self.hotkey_edit.setFixedWidth(200)  # as wide as the fields above: the hint fits
         self.hotkey_note = QLabel(availability()[1])
         self.hotkey_note.setWordWrap(True)
         hotkey_row = QHBoxLayout()
