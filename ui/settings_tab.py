@@ -45,6 +45,8 @@ class SettingsTab(QWidget):
         # name that is not in the engine's listing once there is one.
         self.model_box = QComboBox()
         self.model_box.setEditable(True)
+        self.model_box.setMinimumContentsLength(28)  # a Hub id fits; no 1600 px wide field
+        self.model_box.setMaximumWidth(480)
         self.known_models: tuple[str, ...] = ()
         self.language_box = QComboBox()
         self.language_box.setEditable(True)
