@@ -158,6 +158,15 @@ class RemoveModel(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class CancelModelTask(Command):
+    """Stop the running pull (``task``: its PullModel's seq) and delete its partial files;
+    it ends with ModelsChanged(action="cancelled")."""
+
+    kind: ClassVar[str] = "cancel_model_task"
+    task: int
+
+
+@dataclass(frozen=True, slots=True)
 class ListDevices(Command):
     """Answered by DevicesListed; from then on the engine re-lists input devices every few
     seconds (PulseAudio/PipeWire may appear later) and sends DevicesListed on a change."""
@@ -175,6 +184,20 @@ class SaveLive(Command):
     stem: str
     formats: tuple[str, ...] = ("txt",)
     rules: SubtitleRules = DEFAULT_RULES
+    # The editor's corrected segments: written instead of the words heard, and kept for the
+    # next OpenLive. None: the committed words as heard.
+    segments: tuple[Segment, ...] | None = None
+
+
+LIVE_TRANSCRIPT_ID = 0  # the job_id a TranscriptOpened carries for the live transcript
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLive(Command):
+    """The live transcript (this session or the last) for the editor, cut into sentences;
+    answered by TranscriptOpened with job_id LIVE_TRANSCRIPT_ID and the file it heard, if any."""
+
+    kind: ClassVar[str] = "open_live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,7 +474,7 @@ class ModelsChanged(Event):
     kind: ClassVar[str] = "models_changed"
     models: tuple[ModelEntry, ...]
     changed: str  # the model's name
-    action: str  # "imported" | "pulled" | "removed"
+    action: str  # "imported" | "pulled" | "removed" | "cancelled"
     reply_to: int = 0
 
 

@@ -1,9 +1,11 @@
-"""Render each tab of the window offscreen to PNG under docs/screenshots/ (for the README).
+"""Render every view offscreen to PNG under docs/screenshots/ (for the README): each tab
+(Files, Live, Models, Tune, Settings) and the transcript editor, at 1024×700 and 1600×1000,
+light and dark, named ``{view}-{W}x{H}-{theme}.png``.
 
     QT_QPA_PLATFORM=offscreen python tests/screenshots.py [OUTPUT_DIR] [editor]
 
 ``editor`` makes only the transcript editor's shots: a real tiny.en transcript of a FLEURS
-recording, at 1024×700 and 1600×1000, light and dark.
+recording.
 
 The Live tab shows a real stream: tiny.en transcribing a FLEURS recording read through a
 FileSource, its updates fed through the bridge as the engine's events would be. The Files
@@ -21,7 +23,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +79,20 @@ def editor_shots(app: QApplication, output: Path) -> list[Path]:
 
     scratch = Path(tempfile.mkdtemp(prefix="voxtune-editor-shots-"))
     os.environ.setdefault("VOXTUNE_HOME", str(scratch / "home"))
-    audio = max(english_files()[:4], key=lambda f: f.stat().st_size)
+    # The English recordings joined into one (about a minute): a transcript of many segments.
+    import wave
+
+    import numpy as np
+
+    from voxtune.engine.audio.decode import decode_audio
+
+    audio = scratch / "fleurs-en-joined.wav"
+    joined = np.concatenate([decode_audio(f) for f in english_files()])
+    with wave.open(str(audio), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(joined, -1, 1) * 32767).astype("<i2").tobytes())
     transcript = transcribe_file(
         audio, make_transcriber(load_model()), TranscriptionOptions(language="en", beam_size=1)
     )
@@ -102,20 +116,17 @@ def editor_shots(app: QApplication, output: Path) -> list[Path]:
     return shots
 
 
-def dark_palette() -> QPalette:
-    palette = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#3a3a3a"), (QPalette.ColorRole.ButtonText, "#e6e6e6"),
-        (QPalette.ColorRole.Highlight, "#3d6ea8"), (QPalette.ColorRole.HighlightedText, "#ffffff"),
-    ):  # fmt: skip
-        palette.setColor(role, QColor(colour))
-    return palette
+SIZES = ((1024, 700), (1600, 1000))
+THEMES = ("light", "dark")
+VIEWS = ("files", "live", "models", "tune", "settings")  # the tabs, in their order
 
 
 def main(output: Path) -> list[Path]:
+    """Every tab at both sizes in both themes (``{view}-{W}x{H}-{theme}.png``), the engine
+    banner, then the editor's shots."""
+    from voxtune.engine import protocol as p
     from voxtune.engine.config import EngineConfig
+    from voxtune.engine.process.model_tasks import model_entries
     from voxtune.ui.bridge import EngineBridge
     from voxtune.ui.main_window import MainWindow
     from voxtune.ui.settings import UiSettings, open_qsettings, save_settings
@@ -128,12 +139,9 @@ def main(output: Path) -> list[Path]:
     files = english_files()
     store = open_qsettings(scratch / "settings.ini")
     save_settings(store, UiSettings(output_dir=str(Path.home() / "Subtitles")))
-    bridge = EngineBridge(EngineConfig(db_path=str(scratch / "jobs.sqlite3")))
-    from voxtune.engine import protocol as p
-
+    bridge = EngineBridge(EngineConfig(db_path=str(scratch / "jobs.sqlite3")))  # not started
     devices = ("Built-in Audio Analog Stereo", "USB Headset Microphone")
     window = MainWindow(bridge, store, log_folder=scratch / "logs")
-    window.resize(1000, 620)
     window.show()
     entries = tuple(
         p.InputDeviceEntry(index=i, name=n, host_api="ALSA", channels=2, is_default=i == 0)
@@ -149,36 +157,50 @@ def main(output: Path) -> list[Path]:
     window.files_tab.table.selectRow(2)
     window.engine_label.setText("Engine ready (pid 4242, CPU)")
 
-    updates = live_updates(files[0])
+    updates = live_updates(files[0])  # imports tiny.en: the Models tab then shows its size
     partial_at = max(i for i, u in enumerate(updates) if u.partial)
     for update in updates[: partial_at + 1]:
         bridge.dispatch(update)
     window.live_tab.device_box.setCurrentIndex(1)
     window.live_tab.on_started("Built-in Audio Analog Stereo")
-    window.models_tab.refresh()  # the stream imported tiny.en: it now has a size
     window.live_tab.set_level(-18)
+
+    # The Models tab as the engine lists it, a pull under way (the bytes and Cancel).
+    tab = window.models_tab
+    bridge.dispatch(p.ModelsListed(models=model_entries()))
+    tab.hub_edit.setText("openai/whisper-small")
+    tab._start(7, "Pulling openai/whisper-small from the Hub…")
+    tab.pulling = True
+    tab.cancel_button.show()
+    bridge.dispatch(
+        p.ModelProgress(task="pull", name="openai/whisper-small", done_bytes=412_300_000,
+                        total_bytes=967_000_000, reply_to=7)
+    )  # fmt: skip
 
     shots: list[Path] = []
 
     def grab(name: str) -> None:
+        window.statusBar().clearMessage()  # "the engine is not running": no engine here
         app.processEvents()
         path = output / f"{name}.png"
         window.grab().save(str(path))
         shots.append(path)
 
-    for index, name in enumerate(("files", "live", "models", "settings")):
-        window.tabs.setCurrentIndex(index)
-        grab(name)
-    window.tabs.setCurrentIndex(1)
-    app.setPalette(dark_palette())
-    grab("live-dark")
-    app.setPalette(app.style().standardPalette())
+    for theme in THEMES:
+        window.apply_theme(theme)
+        for width, height in SIZES:
+            window.resize(width, height)
+            for index, view in enumerate(VIEWS):
+                window.tabs.setCurrentIndex(index)
+                grab(f"{view}-{width}x{height}-{theme}")
+    window.apply_theme("light")
+    window.resize(*SIZES[0])
     window.tabs.setCurrentIndex(0)
     window.banner.show_death("the engine was killed (signal 9)", (3,))
     grab("engine-restart")
     window.close()
     shutil.rmtree(scratch, ignore_errors=True)
-    return shots
+    return shots + editor_shots(app, output)
 
 
 if __name__ == "__main__":

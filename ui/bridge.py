@@ -139,9 +139,16 @@ class EngineBridge(QObject):
         return self._send(p.LoadModel(name=name))
 
     def start_live(
-        self, model: str, options: TranscriptionOptions, device: str | int | None
+        self,
+        model: str,
+        options: TranscriptionOptions,
+        device: str | int | None,
+        file: str | None = None,
+        speed: float | None = 1.0,
     ) -> int | None:
-        return self._send(p.StartLive(model=model, options=options, device=device))
+        """Listen to ``device``, or play ``file`` as if it were the microphone at ``speed``."""
+        command = p.StartLive(model=model, options=options, device=device, file=file, speed=speed)
+        return self._send(command)
 
     def stop_live(self) -> int | None:
         return self._send(p.StopLive())
@@ -152,9 +159,17 @@ class EngineBridge(QObject):
         stem: str,
         formats: tuple[str, ...],
         rules: SubtitleRules = DEFAULT_RULES,
+        segments: tuple[Segment, ...] | None = None,
     ) -> int | None:
-        command = p.SaveLive(output_dir=output_dir, stem=stem, formats=formats, rules=rules)
+        """Write the live transcript; ``segments``: the editor's corrections instead."""
+        command = p.SaveLive(
+            output_dir=output_dir, stem=stem, formats=formats, rules=rules, segments=segments
+        )
         return self._send(command)
+
+    def open_live(self) -> int | None:
+        """Ask for the live transcript; ``transcript_opened`` brings it (job id 0)."""
+        return self._send(p.OpenLive())
 
     def clear_live(self) -> int | None:
         return self._send(p.ClearLive())
@@ -170,6 +185,10 @@ class EngineBridge(QObject):
 
     def remove_model(self, name: str) -> int | None:
         return self._send(p.RemoveModel(name=name))
+
+    def cancel_model_task(self, task: int) -> int | None:
+        """Stop the pull sent as ``task`` (its seq); ``models_changed`` says "cancelled"."""
+        return self._send(p.CancelModelTask(task=task))
 
     def list_devices(self) -> int | None:
         return self._send(p.ListDevices())

@@ -38,7 +38,20 @@ def parse_time(text: str) -> float:
 
 
 def segment_confidence(segment: Segment) -> float | None:
-    return min((w.confidence for w in segment.words), default=None)
+    """The row's colour: its words' mean confidence. Their minimum would colour nearly every
+    row "unsure" (one doubtful word in a sentence is the rule), telling the eye nothing."""
+    if not segment.words:
+        return None
+    return sum(w.confidence for w in segment.words) / len(segment.words)
+
+
+def confidence_tooltip(segment: Segment) -> str:
+    mean = segment_confidence(segment) or 0.0
+    least = min(segment.words, key=lambda w: w.confidence)
+    return (
+        f"words {mean:.0%} sure on average ({band_for(mean).name}); "
+        f"least sure: {least.text.strip()!r} {least.confidence:.0%}"
+    )
 
 
 class SegmentTableModel(QAbstractTableModel):
@@ -86,7 +99,7 @@ class SegmentTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == "Text":
             return QColor(colour_for(confidence, self.dark))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"least sure word: {confidence:.0%} ({band_for(confidence).name})"
+            return confidence_tooltip(segment)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -1,13 +1,16 @@
 """The transcript editor: a finished job's segments, played, corrected and written again.
 
-It opens from the Files tab (double-click a done job). Everything goes through the bridge:
-the engine reads the job store, plays the audio (sounddevice; the UI's Qt has no
+It opens from the Files tab (double-click a done job), and from the Live tab when a session
+stops (job id ``LIVE_TRANSCRIPT_ID``: saved with SaveLive to ``live_target``, and played
+only when the session heard a file — the microphone is not recorded). Everything goes
+through the bridge: the engine reads the job store, plays the audio (sounddevice; the UI's Qt has no
 QtMultimedia) and writes the files; this window only holds segments and an undo stack.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QUrl, Signal
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from voxtune.engine import protocol as p
 from voxtune.engine.jobs.job import OUTPUT_FORMATS
+from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import colour_for, is_dark
 from voxtune.ui.editor_model import SegmentTableModel
@@ -39,18 +43,34 @@ from voxtune.ui.editor_segments import find_rows, merge, replace_text, split, wo
 HIGHLIGHT = "#ffd54f"  # the word being heard: a background both themes can read on
 
 
+@dataclass(frozen=True)
+class LiveTarget:
+    """Where the live transcript's editor writes its files: ``folder/stem.<format>``."""
+
+    folder: Path
+    stem: str
+    rules: SubtitleRules = DEFAULT_RULES
+
+
 class TranscriptEditor(QMainWindow):
     saved = Signal(tuple)  # the paths written again
 
     def __init__(
-        self, bridge: EngineBridge, opened: p.TranscriptOpened, parent: QWidget | None = None
+        self,
+        bridge: EngineBridge,
+        opened: p.TranscriptOpened,
+        parent: QWidget | None = None,
+        live_target: LiveTarget | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.job_id = opened.job_id
         self.audio_path = opened.audio_path
         self.language = opened.transcript.language
-        self.setWindowTitle(f"{Path(opened.audio_path).name} — transcript")
+        self.live_target = live_target if opened.job_id == p.LIVE_TRANSCRIPT_ID else None
+        heard = Path(opened.audio_path).name if opened.audio_path else "microphone"
+        live = "Live: " if opened.job_id == p.LIVE_TRANSCRIPT_ID else ""
+        self.setWindowTitle(f"{live}{heard} — transcript")
         self.resize(900, 600)
         self.undo = QUndoStack(self)
         self.model = SegmentTableModel(opened.transcript.segments, self.undo)
@@ -117,6 +137,7 @@ class TranscriptEditor(QMainWindow):
         bridge.playback_position.connect(self._on_position)
         bridge.playback_stopped.connect(self._on_playback_stopped)
         bridge.transcript_saved.connect(self._on_saved)
+        bridge.live_saved.connect(self._on_live_saved)
         if self.model.rowCount():
             self.table.selectRow(0)
 
@@ -193,6 +214,9 @@ class TranscriptEditor(QMainWindow):
             self.play_segment(self.selected_row())
 
     def _play(self, start: float, end: float) -> None:
+        if not self.audio_path:
+            self.status.setText("Nothing to play: live audio from a microphone is not recorded.")
+            return
         self.playing = True
         self.status.setText(f"Playing {start:.2f}–{end:.2f} s…")
         self.bridge.play_audio(self.audio_path, start, end)
@@ -273,7 +297,16 @@ class TranscriptEditor(QMainWindow):
     def save(self) -> None:
         """Keep the edits in the job store and write the chosen formats again (engine side)."""
         self.status.setText("Saving…")
-        self.bridge.save_transcript(self.job_id, self.model.segments(), self.formats())
+        if self.job_id != p.LIVE_TRANSCRIPT_ID:
+            self.bridge.save_transcript(self.job_id, self.model.segments(), self.formats())
+            return
+        target = self.live_target or LiveTarget(Path.home() / "Voxtune", "live")
+        self.bridge.save_live(
+            str(target.folder), target.stem, self.formats(), target.rules, self.model.segments()
+        )
+
+    def _on_live_saved(self, outputs: tuple[str, ...]) -> None:
+        self._on_saved(p.LIVE_TRANSCRIPT_ID, outputs)
 
     def _on_saved(self, job_id: int, outputs: tuple[str, ...]) -> None:
         if job_id != self.job_id:

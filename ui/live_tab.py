@@ -1,17 +1,21 @@
-"""Live tab: pick a microphone, start/stop (Space), watch words arrive, keep what was said.
+"""Live tab: pick a microphone or a file, start/stop (Space), watch words arrive, keep them.
 
-The engine lists the input devices (and says when the list changes) and writes the saved
-transcript; this tab only shows them.
+The engine lists the input devices (and says when the list changes), plays a chosen file as
+if it were the microphone (at 1×, 2×, 4× or as fast as it decodes), and writes the saved
+transcript; this tab only shows them. When a session stops with words, its transcript opens
+in the transcript editor (``open_editor_box``), where it is corrected and exported.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -25,6 +29,7 @@ from PySide6.QtWidgets import (
 from voxtune.engine import protocol as p
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.confidence import ConfidenceLegend
+from voxtune.ui.editor_window import LiveTarget
 from voxtune.ui.settings import UiSettings
 from voxtune.ui.transcript_view import TranscriptView
 
@@ -34,6 +39,8 @@ SAVE_FILTERS = {
     "JSON with words (*.json)": "json",
 }
 FLOOR_DBFS = -60  # the meter's left end; quieter is shown as silence
+SPEEDS = {"1× (real time)": 1.0, "2×": 2.0, "4×": 4.0, "As fast as it decodes": None}
+AUDIO_FILTER = "Audio and video (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.mp4 *.mkv *.webm);;All (*)"
 
 
 def save_format(path: Path) -> str | None:
@@ -73,6 +80,28 @@ class LiveTab(QWidget):
         top.addWidget(self.meter)
         top.addWidget(self.start_button)
 
+        self.file: Path | None = None  # a file played as the microphone instead of a device
+        self.file_label = QLabel("")
+        self.file_button = QPushButton("From a file…")
+        self.file_button.setToolTip("Transcribe a file as if it were being spoken")
+        self.file_button.clicked.connect(self.choose_file)
+        self.mic_button = QPushButton("Use the microphone")
+        self.mic_button.clicked.connect(lambda: self.use_file(None))
+        self.speed_box = QComboBox()
+        for text, speed in SPEEDS.items():
+            self.speed_box.addItem(text, speed)
+        self.speed_box.setToolTip("How fast the file is played to the transcriber")
+        self.open_editor_box = QCheckBox("Open in the editor when stopped")
+        self.open_editor_box.setChecked(True)
+        source = QHBoxLayout()
+        source.addWidget(self.file_button)
+        source.addWidget(self.mic_button)
+        source.addWidget(self.file_label, 1)
+        source.addWidget(QLabel("Speed:"))
+        source.addWidget(self.speed_box)
+        source.addWidget(self.open_editor_box)
+        self.use_file(None)
+
         self.view = TranscriptView()
         self.legend = ConfidenceLegend()
         self.status = QLabel("Stopped.")
@@ -89,6 +118,7 @@ class LiveTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(source)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.legend)
         layout.addLayout(bottom)
@@ -106,6 +136,38 @@ class LiveTab(QWidget):
         bridge.engine_ready.connect(lambda _pid: self.refresh_devices())
         bridge.live_saved.connect(self._on_saved)
         self._starting = False
+        self._heard_words = False  # this session committed words: worth opening in the editor
+        self.dictating = False  # a hotkey session (ui/dictation.py): its words went elsewhere
+        bridge.live_update.connect(self._on_words)
+        self.target = LiveTarget(Path(self._settings().output_dir), "dictation")
+
+    def choose_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Transcribe a file live", "", AUDIO_FILTER)
+        if name:
+            self.use_file(Path(name))
+
+    def use_file(self, path: Path | None) -> None:
+        """Play ``path`` as the microphone from the next Start on; None: the microphone."""
+        self.file = path
+        self.file_label.setText(f"File: {path.name}" if path else "")
+        self.file_label.setToolTip(str(path or ""))
+        self.mic_button.setVisible(path is not None)
+        self.speed_box.setEnabled(path is not None)
+        self.device_box.setEnabled(path is None)
+
+    def _lock_source(self, running: bool) -> None:
+        """While a session runs, its source (device, file, speed) cannot change."""
+        for widget in (self.file_button, self.mic_button):
+            widget.setEnabled(not running)
+        self.device_box.setEnabled(not running and self.file is None)
+        self.speed_box.setEnabled(not running and self.file is not None)
+
+    def live_target(self) -> LiveTarget:
+        """Where this session's transcript is saved from the editor."""
+        return self.target
+
+    def _on_words(self, committed: tuple, _partial: tuple) -> None:
+        self._heard_words = self._heard_words or bool(committed)
 
     def refresh_devices(self) -> None:
         """Ask the engine; it answers, then says again whenever the list changes."""
@@ -133,9 +195,17 @@ class LiveTab(QWidget):
             return
         settings = self._settings()
         self._starting = True  # an EngineError from here on is the engine refusing to start
+        self._heard_words = False
         self.status.setText("Starting…")
+        self._lock_source(True)
+        stem = f"{self.file.stem}-live" if self.file else time.strftime("dictation-%Y%m%d-%H%M%S")
+        self.target = LiveTarget(Path(settings.output_dir), stem, settings.subtitle_rules())
         sent = self.bridge.start_live(
-            settings.model, settings.transcription_options(), self.device_box.currentData()
+            settings.model,
+            settings.transcription_options(),
+            self.device_box.currentData(),
+            file=str(self.file) if self.file else None,
+            speed=self.speed_box.currentData(),
         )
         if sent is not None:
             self.running = True
@@ -153,9 +223,13 @@ class LiveTab(QWidget):
 
     def on_stopped(self, error: str | None) -> None:
         self.running = self._starting = False
+        self._lock_source(False)
         self.start_button.setText("Start")
         self.meter.setValue(FLOOR_DBFS)
         self.status.setText(f"Stopped: {error}" if error else "Stopped.")
+        if self._heard_words and self.open_editor_box.isChecked() and not self.dictating:
+            self.bridge.open_live()  # the main window shows it in the editor
+        self._heard_words = self.dictating = False
 
     def set_level(self, dbfs: float) -> None:
         self.meter.setValue(max(FLOOR_DBFS, min(0, round(dbfs))))

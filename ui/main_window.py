@@ -32,6 +32,7 @@ from voxtune.engine import protocol as p
 from voxtune.engine.home import logs_dir
 from voxtune.ui.banner import EngineBanner
 from voxtune.ui.bridge import EngineBridge
+from voxtune.ui.dictation import Dictation
 from voxtune.ui.editor_window import TranscriptEditor
 from voxtune.ui.engine_log import EngineLog, LogDialog
 from voxtune.ui.files_tab import FilesTab
@@ -96,6 +97,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.apply_theme(self.settings.theme)
 
+        self.dictation = Dictation(self.live_tab, parent=self)
+        self._set_hotkey(self.settings.hotkey)
         self.editors: dict[int, TranscriptEditor] = {}  # job id → its open editor
         self.files_tab.edit_requested.connect(self.open_editor)
         bridge.transcript_opened.connect(self._show_editor)
@@ -237,15 +240,22 @@ class MainWindow(QMainWindow):
             return
         device_changed = settings.device != self.settings.device
         theme_changed = settings.theme != self.settings.theme
+        hotkey_changed = settings.hotkey != self.settings.hotkey
         self.settings = settings
         save_settings(self.store, settings)
         self.files_tab.load_settings(settings)
         self.settings_tab.load(settings)
         if theme_changed:
             self.apply_theme(settings.theme)
+        if hotkey_changed:
+            self._set_hotkey(settings.hotkey)
         if device_changed:
             self.bridge.set_device(settings.device)
             self.bridge.restart()
+
+    def _set_hotkey(self, combination: str) -> None:
+        if trouble := self.dictation.set_hotkey(combination):
+            self.statusBar().showMessage(f"Dictation hotkey off: {trouble}", 10000)
 
     # -- engine ---------------------------------------------------------------------------
 
@@ -279,7 +289,9 @@ class MainWindow(QMainWindow):
         self.bridge.open_transcript(job_id)
 
     def _show_editor(self, opened: p.TranscriptOpened) -> None:
-        editor = TranscriptEditor(self.bridge, opened)
+        if (old := self.editors.get(opened.job_id)) is not None:
+            old.close()  # a new live session's transcript replaces the last one's
+        editor = TranscriptEditor(self.bridge, opened, live_target=self.live_tab.live_target())
         self.editors[opened.job_id] = editor
         editor.show()
 
@@ -302,6 +314,7 @@ class MainWindow(QMainWindow):
         self.store.sync()
         for editor in self.editors.values():
             editor.close()
+        self.dictation.stop()
         self.bridge.stop()
         self.log.close()
         super().closeEvent(event)

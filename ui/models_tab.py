@@ -1,8 +1,9 @@
 """Models tab: what is installed, import a folder, pull from the Hub, remove, choose the default.
 
 Everything goes through the engine (protocol commands on the bridge): it lists the models,
-imports and pulls on a worker with byte progress, and answers with ``ModelsChanged`` the
-moment the files are in place, so the table updates then — no child process, no CLI text.
+imports and pulls on a worker with byte progress ("12.0 MB of 17.9 MB"), stops a pull on
+Cancel, and answers with ``ModelsChanged`` the moment the files are in place (or gone), so
+the table updates then — no child process, no CLI text.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def size_text(entry: p.ModelEntry) -> str:
     return "not imported yet"
 
 
+def bytes_text(progress: p.ModelProgress) -> str:
+    """ "12.0 MB of 17.9 MB (67%)", or "12.0 MB so far…" while the total is not known."""
+    done = progress.done_bytes / 1e6
+    if not progress.total_bytes:
+        return f"{done:.1f} MB so far…"
+    share = min(100, 100 * progress.done_bytes // progress.total_bytes)  # as the bar rounds
+    return f"{done:.1f} MB of {progress.total_bytes / 1e6:.1f} MB ({share}%)"
+
+
 class ModelsTab(QWidget):
     def __init__(
         self,
@@ -75,7 +85,7 @@ class ModelsTab(QWidget):
         self.default_button = QPushButton("Use as default")
         self.default_button.clicked.connect(self.use_selected)
         self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Delete an imported or registered model's folder")
+        self.remove_button.setToolTip("Delete an imported or downloaded model (the built-ins stay)")
         self.remove_button.clicked.connect(self.remove_selected)
         self.import_button = QPushButton("Import folder…")
         self.import_button.setToolTip("A CTranslate2 Whisper or a Qwen3-ASR directory")
@@ -94,14 +104,22 @@ class ModelsTab(QWidget):
 
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # indeterminate until a total is known
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the download and delete what it fetched")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.pulling = False  # the running task is a pull (only a pull can be cancelled)
+        progress = QHBoxLayout()
+        progress.addWidget(self.busy, 1)
+        progress.addWidget(self.cancel_button)
         self.busy.hide()
+        self.cancel_button.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
-        layout.addWidget(self.busy)
+        layout.addLayout(progress)
         layout.addWidget(self.message)
 
         bridge.models_listed.connect(self.show_models)
@@ -165,34 +183,50 @@ class ModelsTab(QWidget):
         if not hub_id:
             self.message.setText("Type a Hub id first, e.g. openai/whisper-small.")
             return
-        self._start(self.bridge.pull_model(hub_id), f"Pulling {hub_id} from the Hugging Face Hub…")
+        if self._start(self.bridge.pull_model(hub_id), f"Pulling {hub_id} from the Hub…"):
+            self.pulling = True
+            self.cancel_button.setEnabled(True)
+            self.cancel_button.show()
 
-    def _start(self, seq: int | None, doing: str) -> None:
+    def cancel(self) -> None:
+        """Stop the running pull; the engine deletes its partial files and says "cancelled"."""
+        if self.task is None or not self.pulling:
+            return
+        self.bridge.cancel_model_task(self.task)
+        self.cancel_button.setEnabled(False)
+        self.message.setText("Cancelling…")
+
+    def _start(self, seq: int | None, doing: str) -> bool:
         if self.task is not None:
             self.message.setText("Wait for the current import or pull to finish.")
-            return
+            return False
         if seq is None:
-            return  # the engine is not running; the banner says so
+            return False  # the engine is not running; the banner says so
         self.task = seq
         self.busy.setRange(0, 0)
         self.busy.show()
         self.message.setText(doing)
         for button in (self.import_button, self.pull_button, self.remove_button):
             button.setEnabled(False)
+        return True
 
     def _task_over(self) -> None:
         self.task = None
+        self.pulling = False
         self.busy.hide()
+        self.cancel_button.hide()
         for button in (self.import_button, self.pull_button, self.remove_button):
             button.setEnabled(True)
 
     def _on_progress(self, progress: p.ModelProgress) -> None:
         if progress.reply_to != self.task:
             return
+        if self.pulling and not self.cancel_button.isEnabled():
+            return  # cancelling: keep saying so
+        self.message.setText(f"{progress.name}: {bytes_text(progress)}")
         if progress.total_bytes:
             self.busy.setRange(0, 1000)
             self.busy.setValue(min(1000, 1000 * progress.done_bytes // progress.total_bytes))
-        self.message.setText(f"{progress.name}: {progress.done_bytes / 1e6:.1f} MB so far…")
 
     def _on_changed(self, models: tuple[p.ModelEntry, ...], name: str, action: str) -> None:
         self._task_over()

@@ -37,6 +37,7 @@ class UiSettings:
     max_duration: float = DEFAULT_RULES.max_duration
     input_device: str = ""  # "" is the system default microphone
     theme: str = "system"  # "system" | "light" | "dark"
+    hotkey: str = ""  # the global dictation hotkey in pynput's words ("<ctrl>+<alt>+d"); "": off
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(language=self.language or None, beam_size=self.beam_size)

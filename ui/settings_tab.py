@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from voxtune.ui.dictation import DEFAULT_HOTKEY, availability, check_hotkey
 from voxtune.ui.settings import DEVICES, UiSettings
 
 DEVICE_NOTE = "Changing the device restarts the engine."
@@ -43,6 +45,8 @@ class SettingsTab(QWidget):
         # name that is not in the engine's listing once there is one.
         self.model_box = QComboBox()
         self.model_box.setEditable(True)
+        self.model_box.setMinimumContentsLength(28)  # a Hub id fits; no 1600 px wide field
+        self.model_box.setMaximumWidth(480)
         self.known_models: tuple[str, ...] = ()
         self.language_box = QComboBox()
         self.language_box.setEditable(True)
@@ -65,6 +69,16 @@ class SettingsTab(QWidget):
         # The rules need min <= max; the spin boxes keep it, so Apply never meets a refusal.
         self.min_duration_spin.valueChanged.connect(self._keep_durations_ordered)
 
+        # The global dictation hotkey (ui/dictation.py): off unless typed; says where it works.
+        self.hotkey_edit = QLineEdit()
+        self.hotkey_edit.setPlaceholderText(f"off — e.g. {DEFAULT_HOTKEY}")
+        self.hotkey_edit.setFixedWidth(200)  # as wide as the fields above: the hint fits
+        self.hotkey_note = QLabel(availability()[1])
+        self.hotkey_note.setWordWrap(True)
+        hotkey_row = QHBoxLayout()
+        hotkey_row.addWidget(self.hotkey_edit)
+        hotkey_row.addWidget(self.hotkey_note, 1)
+
         for narrow in (
             self.language_box, self.beam_spin, self.device_box, self.chars_spin, self.lines_spin,
             self.min_duration_spin, self.max_duration_spin,
@@ -79,6 +93,7 @@ class SettingsTab(QWidget):
         form.addRow("Subtitle lines per cue:", self.lines_spin)
         form.addRow("Shortest cue:", self.min_duration_spin)
         form.addRow("Longest cue:", self.max_duration_spin)
+        form.addRow("Dictation hotkey:", hotkey_row)
 
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
@@ -96,6 +111,7 @@ class SettingsTab(QWidget):
             box.currentIndexChanged.connect(self._update_state)
         for editable in (self.model_box, self.language_box):
             editable.editTextChanged.connect(self._update_state)
+        self.hotkey_edit.textChanged.connect(self._update_state)
         for spin in (
             self.beam_spin, self.chars_spin, self.lines_spin, self.min_duration_spin,
             self.max_duration_spin,
@@ -120,6 +136,10 @@ class SettingsTab(QWidget):
             return "Choose a model."
         if self.known_models and model not in self.known_models:
             return f"Unknown model '{model}': choose one from the list or import it (Models tab)."
+        hotkey = self.hotkey_edit.text().strip()
+        # Checked where it can work; elsewhere it is kept, and the note beside it says why not.
+        if hotkey and availability()[0] and (trouble := check_hotkey(hotkey)):
+            return f"Dictation hotkey {trouble}"
         return None
 
     def dirty(self) -> bool:
@@ -155,6 +175,7 @@ class SettingsTab(QWidget):
         self.max_duration_spin.setValue(settings.max_duration)
         self.min_duration_spin.setValue(min(settings.min_duration, settings.max_duration))
         self._keep_durations_ordered(self.min_duration_spin.value())
+        self.hotkey_edit.setText(settings.hotkey)
         if hasattr(self, "apply_button"):
             self._update_state()
 
@@ -174,6 +195,7 @@ class SettingsTab(QWidget):
             max_lines=self.lines_spin.value(),
             min_duration=self.min_duration_spin.value(),
             max_duration=self.max_duration_spin.value(),
+            hotkey=self.hotkey_edit.text().strip(),
         )
 
     def apply(self) -> None:

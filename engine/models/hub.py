@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.models.info import ModelInfo
+
+if TYPE_CHECKING:
+    from voxtune.engine.models.download_meter import DownloadMeter
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Weights only as safetensors; never pickled checkpoints or remote code.
@@ -35,10 +39,11 @@ def cached_hub_model(repo_id: str) -> ModelInfo:
     return _hub_info(repo_id, Path(folder))
 
 
-def pull_model(repo_id: str) -> ModelInfo:
-    """Download (or update) ``repo_id`` into the Hugging Face cache."""
+def pull_model(repo_id: str, meter: DownloadMeter | None = None) -> ModelInfo:
+    """Download (or update) ``repo_id`` into the Hugging Face cache; ``meter`` counts its
+    bytes and may stop it (``DownloadCancelled``)."""
     _check_id(repo_id)
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -47,8 +52,14 @@ def pull_model(repo_id: str) -> ModelInfo:
         RepositoryNotFoundError,
     )
 
+    watched = {}
+    if meter is not None:
+        from voxtune.engine.models.download_meter import WATCHED_CHUNK_BYTES
+
+        constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, WATCHED_CHUNK_BYTES)
+        watched = {"tqdm_class": meter.bar_class()}
     try:
-        folder = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS)
+        folder = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, **watched)
     except RepositoryNotFoundError as exc:
         raise ModelError(f"{repo_id}: no such model on the Hugging Face Hub") from exc
     except GatedRepoError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
 from voxtune.engine.export.onnx_files import is_onnx_export, onnx_export_info
@@ -36,6 +37,9 @@ from voxtune.engine.models.whisper_tokenizer_files import (
 )
 
 LOCAL_SOURCE = "local"
+if TYPE_CHECKING:
+    from voxtune.engine.models.download_meter import DownloadMeter
+
 IMPORTED_SOURCE = "imported"
 EMBEDDED_SOURCE = "embedded"
 # Manifests already checked against their weights in this process: (path, size, mtime).
@@ -92,18 +96,23 @@ def listed_languages(name: str) -> tuple[str, ...]:
     return listed.languages if listed is not None else ()
 
 
-def fetch_model(name: str) -> ModelInfo:
+def fetch_model(name: str, meter: DownloadMeter | None = None) -> ModelInfo:
     """Download ``name`` now: a registry name (``qwen3-asr-0.6b``) or a Hub id (``org/name``).
 
     The CLI's ``models pull`` and the engine's PullModel share this, so both accept the names
-    ``models list`` shows."""
+    ``models list`` shows. ``meter`` (the engine's) counts the bytes and may cancel."""
     from voxtune.engine.models.hub import pull_model
 
     if name in BUILTIN_MODELS:
         raise ModelError(f"{name}: built in, nothing to fetch")
     if name in qwen3.QWEN3_MODELS:  # a registry name stands for its Hub id
+        if meter is not None:
+            try:
+                return qwen3.resolve_qwen3(name, download=False)
+            except ModelError:
+                pull_model(qwen3.QWEN3_MODELS[name], meter)
         return qwen3.resolve_qwen3(name)
-    return pull_model(name)
+    return pull_model(name, meter)
 
 
 def import_folder(path: Path, name: str | None = None) -> ModelInfo:

@@ -222,12 +222,16 @@ class Engine:
                 self.models.pull(command)
             case p.RemoveModel():
                 self.models.remove(command)
+            case p.CancelModelTask(task=task):
+                self.models.cancel(task)
             case p.ListDevices():
                 self.devices.answer(command)
             case p.SaveLive():
                 self.outbox.emit(self.live_words.save(command, self.live_model))
             case p.ClearLive():
-                self.live_words.clear()
+                self.live_words.clear(self.live_words.file)
+            case p.OpenLive():
+                self.outbox.emit(self.live_words.open(command, self.live_model))
             case p.OpenTranscript():
                 from voxtune.engine.process.transcripts import open_transcript
 
@@ -276,7 +280,7 @@ class Engine:
             if self.live_loading is not None or (self.live is not None and self.live.running):
                 raise VoxtuneError("start_live: a live session is already running")
             self.live_loading = command
-        self.live_words.clear()
+        self.live_words.clear(command.file)
         self.live_model = command.model
 
         def task() -> None:
