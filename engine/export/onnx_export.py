@@ -56,7 +56,8 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
     metadata = ready.family.export(ready.loaded, out, "onnx")
     graphs = list(metadata.pop("graphs"))
     if request.quantize == "int8":
-        quantise_int8(out, graphs)
+        # A family may ask for per-tensor scales where they measure better for it.
+        quantise_int8(out, graphs, per_channel=bool(metadata.get("int8_per_channel", True)))
     check_graphs(out, graphs)
     metadata.update(
         family=ready.family.name,

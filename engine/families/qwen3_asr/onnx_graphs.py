@@ -46,9 +46,7 @@ class AudioEncoderGraph(nn.Module):
         encoder = self.encoder
         _, bins, frames = input_features.shape
         chunks = frames // self.chunk
-        pieces = (
-            input_features[0].reshape(bins, chunks, self.chunk).permute(1, 0, 2).unsqueeze(1)
-        )
+        pieces = input_features[0].reshape(bins, chunks, self.chunk).permute(1, 0, 2).unsqueeze(1)
         x = F.gelu(encoder.conv2d1(pieces))
         x = F.gelu(encoder.conv2d2(x))
         x = F.gelu(encoder.conv2d3(x))
@@ -157,7 +155,6 @@ class DecoderStep(nn.Module):
             x = x + layer.mlp(layer.post_attention_layernorm(x))
         last = text.norm(x[:, -1])
         return (last @ self.vocabulary, *presents)
-
 
     def _shared(self, t: torch.Tensor) -> torch.Tensor:
         """Grouped-query attention: each key/value head serves ``heads / kv_heads`` query

@@ -77,7 +77,7 @@ class Qwen3OnnxModel:
             "input_ids": ids.astype(np.int64),
             "attention_mask": mask.astype(np.int64),
             "position_ids": positions.astype(np.int64),
-            "audio_features": audio if audio is not None else np.zeros((0, self.hidden), np.float32),
+            "audio_features": np.zeros((0, self.hidden), np.float32) if audio is None else audio,
         }
         feeds.update(zip(self.past_names, cache, strict=True))
         logits, *grown = self.decoder.run(None, feeds)
