@@ -171,6 +171,16 @@ def test_int8_export_decodes_and_its_agreement_is_reported(
     assert same >= 0.5
 
 
+def test_cli_transcribes_the_export_folder(float_export: Path, dev_set, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clip = next(u for u in dev_set if u.language == "es").path
+    command = ["transcribe", str(clip), "--model", str(float_export), "--backend", "onnx"]
+    assert main([*command, "--beam-size", "1", "-o", str(tmp_path), "-f", "txt", "-q"]) == 0
+    [written] = tmp_path.glob("*.txt")
+    ready = build_model(ModelRequest(name=str(float_export)))
+    expected = transcribe_file(clip, ready.offline_transcriber(), TranscriptionOptions(beam_size=1))
+    assert written.read_text().split() == expected.text.split() and expected.text.strip()
+
+
 @pytest.mark.parametrize("missing", ["decoder.onnx", "tokenizer.json"])
 def test_broken_export_gives_one_line_naming_the_file(
     float_export: Path, tmp_path: Path, dev_set, missing: str

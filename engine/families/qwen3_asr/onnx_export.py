@@ -3,9 +3,9 @@ item per call) and ``decoder.onnx`` (one text-decoder step with a key/value cach
 
 The TorchScript exporter (``torch.onnx.export(dynamo=False)``), as for Whisper, traces the
 modules of ``onnx_graphs``; their dynamic axes are the audio length, the batch, the tokens of a
-step and the cached positions. Models over 2 GB (0.6B in float32 is 3 GB) are written with
-their weights as external data beside the graph (``<graph>.data``), which ``onnx.checker`` and
-onnxruntime read from the graph's folder.
+step and the cached positions. A graph over 2 GB (0.6B's decoder in float32 is 2.4 GB) keeps
+its weights as external data in one file beside it (``decoder.onnx.data``), which
+``onnx.checker`` and onnxruntime read from the graph's folder.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from voxtune.engine.export.onnx_files import OPSET
+from voxtune.engine.export.onnx_files import OPSET, external_data_files
 from voxtune.engine.families.qwen3_asr.onnx_graphs import AudioEncoderGraph, DecoderStep
 from voxtune.engine.models.info import LoadedModel
 
@@ -91,6 +91,24 @@ def _export(module, args, path: Path, inputs, outputs, axes) -> None:  # type: i
         opset_version=OPSET,
         dynamo=False,
     )
+    _gather_external_data(path)
+
+
+def _gather_external_data(path: Path) -> None:
+    """A graph over protobuf's 2 GB limit comes out of the exporter with one file per weight
+    beside it (hundreds for 0.6B); move them into one ``<graph>.data``."""
+    import onnx
+
+    scattered = external_data_files(path)
+    if not scattered:
+        return
+    model = onnx.load(str(path))  # the weights, read from the scattered files
+    data = f"{path.name}.data"
+    onnx.save_model(
+        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data
+    )
+    for name in scattered - {data}:
+        (path.parent / name).unlink(missing_ok=True)
 
 
 def export_qwen3(loaded: LoadedModel, out: Path) -> dict[str, object]:
