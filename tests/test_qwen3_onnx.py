@@ -181,6 +181,16 @@ def test_cli_transcribes_the_export_folder(float_export: Path, dev_set, tmp_path
     assert written.read_text().split() == expected.text.split() and expected.text.strip()
 
 
+def test_models_import_keeps_the_export_as_a_model(float_export: Path) -> None:
+    from voxtune.engine.models.registry import import_folder, list_models
+
+    info = import_folder(float_export, "tiny-qwen3-onnx")
+    assert info.source == "onnx" and info.family == "qwen3_asr"
+    assert "tiny-qwen3-onnx" in [i.name for i in list_models()]
+    ready = build_model(ModelRequest(name="tiny-qwen3-onnx"))
+    assert type(ready.offline_transcriber()).__name__ == "Qwen3OnnxTranscriber"
+
+
 @pytest.mark.parametrize("missing", ["decoder.onnx", "tokenizer.json"])
 def test_broken_export_gives_one_line_naming_the_file(
     float_export: Path, tmp_path: Path, dev_set, missing: str
