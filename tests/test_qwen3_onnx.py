@@ -181,6 +181,32 @@ def test_cli_transcribes_the_export_folder(float_export: Path, dev_set, tmp_path
     assert written.read_text().split() == expected.text.split() and expected.text.strip()
 
 
+def test_int8_of_a_graph_with_external_data_keeps_one_data_file(
+    float_export: Path, tmp_path: Path
+) -> None:
+    """Graphs over 2 GB (0.6B's decoder) keep their weights beside them; quantising one must
+    leave only the int8 weights there (onnx appends to an existing data file)."""
+    import onnx
+    import onnxruntime as ort
+
+    from voxtune.engine.export.onnx_files import external_data_files, quantise_int8
+
+    folder = tmp_path / "external"
+    shutil.copytree(float_export, folder)
+    graph = folder / "decoder.onnx"
+    onnx.save_model(
+        onnx.load(str(graph)), str(graph), save_as_external_data=True,
+        all_tensors_to_one_file=True, location="decoder.onnx.data", size_threshold=0,
+    )  # fmt: skip
+    float_bytes = (folder / "decoder.onnx.data").stat().st_size
+    quantise_int8(folder, ["decoder.onnx"], per_channel=False)
+    assert external_data_files(graph) == {"decoder.onnx.data"}
+    assert not [p.name for p in folder.iterdir() if "float" in p.name]
+    assert (folder / "decoder.onnx.data").stat().st_size < 0.6 * float_bytes
+    onnx.checker.check_model(str(graph), full_check=True)
+    ort.InferenceSession(str(graph))
+
+
 def test_models_import_keeps_the_export_as_a_model(float_export: Path) -> None:
     from voxtune.engine.models.registry import import_folder, list_models
 
