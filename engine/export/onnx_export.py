@@ -56,7 +56,10 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
     metadata = ready.family.export(ready.loaded, out, "onnx")
     graphs = list(metadata.pop("graphs"))
     if request.quantize == "int8":
-        quantise_int8(out, graphs)
+        # A family may ask for per-tensor scales where they measure better for it.
+        quantise_int8(out, graphs, per_channel=bool(metadata.get("int8_per_channel", True)))
+        # Float weights kept beside a graph over 2 GB are gone now (its int8 graph is smaller).
+        metadata["files"] = [name for name in metadata["files"] if (out / name).is_file()]
     check_graphs(out, graphs)
     metadata.update(
         family=ready.family.name,

@@ -55,6 +55,10 @@ class Qwen3Asr:
     def offline_transcriber(
         self, loaded: LoadedModel, aligner: LoadedModel | None, *, batch_size: int
     ) -> OfflineTranscriber:
+        if _is_export(loaded):
+            from voxtune.engine.families.qwen3_asr.onnx_runner import Qwen3OnnxTranscriber
+
+            return Qwen3OnnxTranscriber(loaded, aligner, batch_size=batch_size)
         from voxtune.engine.families.qwen3_asr.transcriber import Qwen3Transcriber
 
         return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
@@ -62,6 +66,12 @@ class Qwen3Asr:
     def stream_decoder(
         self, loaded: LoadedModel, options: TranscriptionOptions, aligner: LoadedModel | None
     ) -> StreamDecoder:
+        if _is_export(loaded):
+            # The continuation decoder reuses transformers' cache objects between calls.
+            raise ModelError(
+                f"{loaded.info.name}: live dictation does not run Qwen3-ASR ONNX exports yet "
+                "(use the source model with --backend torch)"
+            )
         from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
 
         return Qwen3ContinuationDecoder(loaded, options, aligner)
@@ -72,11 +82,22 @@ class Qwen3Asr:
         return Qwen3Family(loaded)
 
     def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
-        # Issue 14 landed Whisper's ONNX export first; Qwen3-ASR's follows.
-        raise ModelError(f"{loaded.info.name}: Qwen3-ASR does not export to {format} yet")
+        if format != "onnx":
+            raise ModelError(f"{loaded.info.name}: Qwen3-ASR exports to onnx, not {format}")
+        from voxtune.engine.families.qwen3_asr.onnx_export import export_qwen3
+
+        return export_qwen3(loaded, out)
 
     def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
-        raise ModelError(f"{info.location}: Qwen3-ASR exports are not supported yet")
+        from voxtune.engine.families.qwen3_asr.onnx_runner import load_onnx_qwen3
+
+        return load_onnx_qwen3(info, dict(metadata), device)
+
+
+def _is_export(loaded: LoadedModel) -> bool:
+    from voxtune.engine.export.onnx_files import ONNX_SOURCE
+
+    return loaded.info.source == ONNX_SOURCE
 
 
 QWEN3_ASR = Qwen3Asr()
