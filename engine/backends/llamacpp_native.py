@@ -34,7 +34,8 @@ def load_llamacpp() -> None:
             from llama_cpp_py_sync import _cffi_bindings as bindings
         except ImportError as exc:
             raise ModelError(
-                f"the llamacpp backend needs llama-cpp-py-sync (pip install llama-cpp-py-sync): {exc}"
+                f"the llamacpp backend needs llama-cpp-py-sync (pip install "
+                f"llama-cpp-py-sync): {exc}"
             ) from exc
         if bindings._mtmd_lib is not None:
             return
@@ -119,7 +120,9 @@ def _sections(data: bytearray) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def _weaken_requirement(data: bytearray, verneed: tuple[int, int, int, int], strings: int) -> int | None:
+def _weaken_requirement(
+    data: bytearray, verneed: tuple[int, int, int, int], strings: int
+) -> int | None:
     """Mark the GLIBC_2.38 requirement weak; its version index, or None when there is none."""
     _, offset, _, _ = verneed
     need = offset

@@ -57,6 +57,12 @@ class Qwen3Asr:
     ) -> OfflineTranscriber:
         from voxtune.engine.families.qwen3_asr.transcriber import Qwen3Transcriber
 
+        if _on_llamacpp(loaded):
+            from voxtune.engine.families.qwen3_asr.llamacpp_transcriber import (
+                LlamaCppQwen3Transcriber,
+            )
+
+            return LlamaCppQwen3Transcriber(loaded, aligner, batch_size=batch_size)
         return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
 
     def stream_decoder(
@@ -64,19 +70,39 @@ class Qwen3Asr:
     ) -> StreamDecoder:
         from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
 
+        if _on_llamacpp(loaded):
+            raise ModelError(f"{loaded.info.name}: live transcription runs on the torch backend")
+
         return Qwen3ContinuationDecoder(loaded, options, aligner)
 
     def tune_recipe(self, loaded: LoadedModel) -> TuneFamily:
         from voxtune.engine.families.qwen3_asr.tune import Qwen3Family
 
+        if _on_llamacpp(loaded):
+            raise ModelError(f"{loaded.info.name}: a GGUF export does not tune (tune the source)")
+
         return Qwen3Family(loaded)
 
     def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
-        # Issue 14 landed Whisper's ONNX export first; Qwen3-ASR's follows.
-        raise ModelError(f"{loaded.info.name}: Qwen3-ASR does not export to {format} yet")
+        kind, _, quant = format.partition(":")
+        if kind != "gguf":  # Issue 14 landed Whisper's ONNX export first; Qwen3-ASR's follows.
+            raise ModelError(f"{loaded.info.name}: Qwen3-ASR exports to gguf, not {format}")
+        from voxtune.engine.families.qwen3_asr.gguf_export import export_qwen3_gguf
+
+        return export_qwen3_gguf(loaded, out, quant or "f16")
 
     def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
-        raise ModelError(f"{info.location}: Qwen3-ASR exports are not supported yet")
+        if metadata.get("format") != "gguf":
+            raise ModelError(f"{info.location}: Qwen3-ASR runs GGUF exports (llamacpp backend)")
+        from voxtune.engine.families.qwen3_asr.gguf_export import load_gguf_qwen3
+
+        return load_gguf_qwen3(info, metadata, device)
+
+
+def _on_llamacpp(loaded: LoadedModel) -> bool:
+    from voxtune.engine.export.gguf_files import GGUF_SOURCE
+
+    return loaded.info.source == GGUF_SOURCE
 
 
 QWEN3_ASR = Qwen3Asr()

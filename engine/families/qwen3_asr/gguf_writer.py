@@ -74,9 +74,17 @@ def write_qwen3_gguf(loaded: LoadedModel, out: Path, quant: str) -> WrittenGguf:
     state = {k: v.detach().float().cpu().numpy() for k, v in loaded.model.state_dict().items()}
     name = loaded.info.name
     written = [
-        _write(out / TEXT_FILE, "qwen3", _text_keys(loaded, text, quant), _text_tensors(state, text, quant)),
         _write(
-            out / MMPROJ_FILE, "clip", _mmproj_keys(name, audio, text), _mmproj_tensors(state, audio, quant)
+            out / TEXT_FILE,
+            "qwen3",
+            _text_keys(loaded, text, quant),
+            _text_tensors(state, text, quant),
+        ),
+        _write(
+            out / MMPROJ_FILE,
+            "clip",
+            _mmproj_keys(name, audio, text),
+            _mmproj_tensors(state, audio, quant),
         ),
     ]
     return WrittenGguf(
@@ -93,7 +101,9 @@ Keys = list[tuple[str, Any, Any]]  # (key, value, GGUFValueType or None: inferre
 Tensor = tuple[str, np.ndarray, Any]  # (name, data, GGMLQuantizationType of data)
 
 
-def _write(path: Path, arch: str, keys: Keys, tensors: Iterator[Tensor]) -> tuple[str, list[str], list[str]]:
+def _write(
+    path: Path, arch: str, keys: Keys, tensors: Iterator[Tensor]
+) -> tuple[str, list[str], list[str]]:
     """One GGUF file, written beside ``path`` and renamed over it when complete."""
     import gguf
 
@@ -187,7 +197,11 @@ def _text_keys(loaded: LoadedModel, text: Any, quant: str) -> Keys:
         ("tokenizer.ggml.merges", _merges(tokenizer), None),
         ("tokenizer.ggml.eos_token_id", int(tokenizer.convert_tokens_to_ids("<|im_end|>")), None),
         ("tokenizer.ggml.padding_token_id", int(tokenizer.pad_token_id), None),
-        ("tokenizer.ggml.bos_token_id", int(tokenizer.convert_tokens_to_ids("<|endoftext|>")), None),
+        (
+            "tokenizer.ggml.bos_token_id",
+            int(tokenizer.convert_tokens_to_ids("<|endoftext|>")),
+            None,
+        ),
         ("tokenizer.ggml.add_bos_token", False, None),
         ("tokenizer.chat_template", loaded.processor.chat_template, None),
         # Every token that ends a transcription, for a runner that reads them from the file.

@@ -72,7 +72,15 @@ def _last_error() -> str:
 class LlamaCppQwen3:
     """One loaded GGUF pair; ``generate`` decodes one chunk of audio at a time."""
 
-    def __init__(self, text: Path, mmproj: Path, *, threads: int, context: int = 4096) -> None:
+    def __init__(
+        self,
+        text: Path,
+        mmproj: Path,
+        *,
+        threads: int,
+        context: int = 4096,
+        stop: tuple[int, ...] = (),
+    ) -> None:
         from llama_cpp_py_sync import Llama
         from llama_cpp_py_sync.multimodal import MultimodalContext, MultimodalError
 
@@ -93,6 +101,8 @@ class LlamaCppQwen3:
         if not self.media.supports_audio:
             raise ModelError(f"{mmproj}: an mmproj without an audio encoder")
         self.context = context
+        self.stop = stop  # the ids that end a transcription
+        self.threads = threads
         self.vocab = int(self.llama.n_vocab)
 
     def close(self) -> None:
@@ -106,7 +116,7 @@ class LlamaCppQwen3:
         suffix: Sequence[int],
         *,
         max_new_tokens: int,
-        stop: Sequence[int],
+        stop: Sequence[int] | None = None,
         keep_logits: bool = False,
     ) -> LlamaCppGeneration:
         """Greedy decoding after ``prefix`` ids, the audio, then ``suffix`` ids."""
@@ -116,7 +126,9 @@ class LlamaCppQwen3:
         media = self.media
         ffi, lib = media._ffi, media._lib
         samples = np.ascontiguousarray(audio, dtype=np.float32)
-        bitmap = lib.mtmd_bitmap_init_from_audio(len(samples), ffi.cast("float *", ffi.from_buffer(samples)))
+        bitmap = lib.mtmd_bitmap_init_from_audio(
+            len(samples), ffi.cast("float *", ffi.from_buffer(samples))
+        )
         if bitmap == ffi.NULL:
             raise ModelError(f"libmtmd refused {len(samples)} samples of audio")
         chunks = lib.mtmd_input_chunks_init()
@@ -125,7 +137,9 @@ class LlamaCppQwen3:
         request = ffi.new("mtmd_input_text *")
         request.text, request.text_len = text, len(marker)
         request.add_special, request.parse_special = False, True
-        if lib.mtmd_tokenize(media._ctx, chunks, request, ffi.new("const mtmd_bitmap *[]", [bitmap]), 1):
+        if lib.mtmd_tokenize(
+            media._ctx, chunks, request, ffi.new("const mtmd_bitmap *[]", [bitmap]), 1
+        ):
             lib.mtmd_input_chunks_free(chunks)
             lib.mtmd_bitmap_free(bitmap)
             raise ModelError(f"libmtmd could not tokenise the audio ({_last_error()})")
@@ -141,7 +155,7 @@ class LlamaCppQwen3:
         ids: list[int] = []
         logprobs: list[float] = []
         kept: list[np.ndarray] = []
-        stops = set(stop)
+        stops = set(self.stop if stop is None else stop)
         for _ in range(max(0, min(max_new_tokens, self.context - position - 1))):
             logits = self._logits()
             token = int(np.argmax(logits))
