@@ -166,6 +166,20 @@ def test_transcripts_match_torch_with_and_without_export_flag(
     assert abs(got[0].avg_logprob - want[0].avg_logprob) < 0.05
 
 
+def test_aligner_times_the_words_llamacpp_wrote(
+    exports, tiny_aligner: Path, speech: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    from voxtune.engine.types import TranscriptionOptions
+
+    options = TranscriptionOptions(beam_size=1, vad=False, word_timestamps=True)
+    request = ModelRequest(name=str(exports[("scripted", "q8_0")]), aligner=str(tiny_aligner))
+    segments, _ = build_model(request).offline_transcriber().transcribe(speech, options)
+    [segment] = list(segments)
+    assert len(segment.words) == 8 and "".join(w.text for w in segment.words) == segment.text
+    assert all(0.0 <= w.start <= w.end <= 3.0 for w in segment.words)
+    assert all(0.0 < w.confidence <= 1.0 for w in segment.words)
+
+
 def test_cli_exports_verifies_and_transcribes(tiny_asr: Path, tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.tsv"
     manifest.write_text(

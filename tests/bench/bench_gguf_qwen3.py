@@ -1,0 +1,133 @@
+"""A Qwen3-ASR-0.6B-shaped random model exported to GGUF and run by llama.cpp (libmtmd)
+against Voxtune's torch path: greedy tokens, logit differences, sizes, times.
+
+Too big for CI (about 0.9 B parameters: 3.6 GB in float32), so a bench. The shapes are
+Qwen3-ASR-0.6B's (audio encoder 896 wide, 18 layers; Qwen3 decoder 1024 wide, 28 layers,
+151,936 tokens); the weights are random (seeded), the tokenizer is the tests' small one
+(ids past it are written as unused tokens). Random weights make near-ties between the best
+two tokens likely, so each step reports the torch margin (best minus second logit): a token
+that differs where the margin is below the logit difference is a tie, not an error.
+
+    .venv/bin/python tests/bench/bench_gguf_qwen3.py [--quants f32,f16,q8_0] [--steps 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TESTS = Path(__file__).resolve().parents[1]
+SPEECH = TESTS.parent / "assets" / "eval-en" / "fleurs-en-000.ogg"
+AUDIO = {"num_mel_bins": 128, "encoder_layers": 18, "encoder_attention_heads": 14,
+         "encoder_ffn_dim": 3584, "d_model": 896, "output_dim": 1024, "n_window": 50,
+         "n_window_infer": 800, "downsample_hidden_size": 480}  # fmt: skip
+TEXT = {"model_type": "qwen3", "vocab_size": 151936, "hidden_size": 1024,
+        "intermediate_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16,
+        "num_key_value_heads": 8, "head_dim": 128, "max_position_embeddings": 65536,
+        "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": True}  # fmt: skip
+
+
+def build(directory: Path) -> Path:
+    import torch
+    from qwen3_factory import build_tokenizer, save_qwen3
+    from transformers import Qwen3ASRConfig, Qwen3ASRForConditionalGeneration
+
+    tokenizer = build_tokenizer(directory)
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen3ASRConfig(
+        audio_config=AUDIO,
+        text_config=TEXT,
+        audio_token_id=ids("<|audio_pad|>"),
+        timestamp_token_id=ids("<timestamp>"),
+        pad_token_id=ids("<|endoftext|>"),
+        eos_token_id=[ids("<|endoftext|>"), ids("<|im_end|>")],
+        architectures=["Qwen3ASRForConditionalGeneration"],
+    )
+    torch.manual_seed(0)
+    model = Qwen3ASRForConditionalGeneration(config).eval()
+    return save_qwen3(model, tokenizer, directory)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quants", default="f32,f16,q8_0")
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    sys.path.insert(0, str(TESTS))
+    from voxtune.engine.audio import decode_audio
+    from voxtune.engine.export.gguf_export import GgufExportRequest, export_gguf
+    from voxtune.engine.families.qwen3_asr.transcriber import Chunk, Qwen3Transcriber
+    from voxtune.engine.models import ModelRequest, build_model
+    from voxtune.engine.types import TranscriptionOptions
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-gguf-"))
+    model = work / "qwen3-asr-0.6b-shaped"
+    started = time.perf_counter()
+    if not (model / "model.safetensors").is_file():
+        build(model)
+    print(f"model built in {time.perf_counter() - started:.0f} s: {model}", flush=True)
+    audio = decode_audio(SPEECH)[: args.seconds * 16000 - 80]  # whole conv chunks, no padding
+
+    started = time.perf_counter()
+    ready = build_model(ModelRequest(name=str(model)))
+    transcriber = Qwen3Transcriber(ready.loaded)
+    inputs = transcriber.inputs([Chunk(audio, 0.0)], TranscriptionOptions())
+    generation = transcriber.generate(inputs, args.steps)
+    torch_seconds = time.perf_counter() - started
+    torch_ids = generation.sequences[0, generation.prompt_length :].tolist()
+    torch_logits = generation.logits[0].float().numpy()
+    prompt = inputs["input_ids"][0].tolist()
+    tokenizer = ready.loaded.processor.tokenizer
+    start = prompt.index(tokenizer.convert_tokens_to_ids("<|audio_start|>"))
+    end = prompt.index(tokenizer.convert_tokens_to_ids("<|audio_end|>"))
+    del ready, transcriber
+    ordered = np.sort(torch_logits, axis=-1)
+    margins = (ordered[:, -1] - ordered[:, -2]).tolist()
+
+    results = []
+    for quant in args.quants.split(","):
+        out = work / f"gguf-{quant}"
+        started = time.perf_counter()
+        export_gguf(GgufExportRequest(model=str(model), out=out, quant=quant, manifest=None))
+        export_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        exported = build_model(ModelRequest(name=str(out)))
+        runner = exported.loaded.model
+        llama = runner.generate(
+            prompt[:start], audio, prompt[end + 1 :], max_new_tokens=args.steps,
+            stop=(), keep_logits=True,
+        )  # fmt: skip
+        llama_seconds = time.perf_counter() - started
+        steps = min(len(llama.logits), len(torch_logits))
+        differences = np.abs(llama.logits[:steps] - torch_logits[:steps]).max(axis=-1)
+        pairs = enumerate(zip(llama.ids, torch_ids, strict=False))
+        agree = next((i for i, (a, b) in pairs if a != b), steps)
+        results.append({
+            "quant": quant,
+            "model_gguf_mb": (out / "model.gguf").stat().st_size / 1e6,
+            "mmproj_gguf_mb": (out / "mmproj.gguf").stat().st_size / 1e6,
+            "export_seconds": round(export_seconds, 1),
+            "llamacpp_seconds": round(llama_seconds, 1),
+            "audio_tokens": llama.audio_tokens,
+            "tokens_agree_for": agree,
+            "first_step_difference": float(differences[0]),
+            "max_difference_first_4": float(differences[:4].max()),
+            "margin_at_first_disagreement": margins[agree] if agree < steps else None,
+        })  # fmt: skip
+        runner.close()
+        print(json.dumps(results[-1]), flush=True)
+    print(json.dumps({"torch_seconds": round(torch_seconds, 1), "steps": args.steps,
+                      "torch_ids": torch_ids, "margins": margins[: args.steps]}))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
