@@ -225,12 +225,11 @@ def test_bad_inputs_are_one_line(exports, tiny_asr: Path, tmp_path: Path) -> Non
                            "--quant", "q4_k")  # fmt: skip
     assert "q4_k" in line and "q8_0" in line
     assert not (tmp_path / "a").exists()
-    line = _one_line_error("export", "gguf", "whisper-tiny.en", "--out", str(tmp_path / "w"),
-                           "--no-eval")  # fmt: skip
-    assert "gguf" in line and not (tmp_path / "w").exists()
-    line = _one_line_error("transcribe", str(SPEECH), "--model", str(tiny_asr),
-                           "--backend", "llamacpp")  # fmt: skip
-    assert "not a GGUF export" in line
+    with pytest.raises(ModelError, match="Whisper exports to onnx, not gguf"):
+        _export(Path("whisper-tiny.en"), tmp_path / "w", "f16")
+    assert not (tmp_path / "w").exists()
+    with pytest.raises(ModelError, match="not a GGUF export"):
+        build_model(ModelRequest(name=str(tiny_asr), backend="llamacpp"))
     broken = tmp_path / "broken"
     shutil.copytree(exports[("tiny", "f16")], broken)
     data = (broken / "model.gguf").read_bytes()
@@ -257,3 +256,26 @@ def test_elf_patch_touches_only_c23_imports() -> None:
     if changed:
         assert data != library.read_bytes()
         assert patch_c23_imports(data, library.name) == 0
+
+
+def test_pre_tokenizer_names() -> None:
+    """Qwen's own tokenizer (its split regex, then byte-level) is llama.cpp's ``qwen2``; the
+    tests' byte-level BPE is ``gpt-2``; anything else is refused, never guessed."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from voxtune.engine.families.qwen3_asr.gguf_writer import _QWEN2_SPLIT, _pre_tokenizer
+
+    def named(pre) -> str:  # type: ignore[no-untyped-def]
+        core = Tokenizer(models.BPE())
+        core.pre_tokenizer = pre
+        return _pre_tokenizer(PreTrainedTokenizerFast(tokenizer_object=core))
+
+    qwen = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(_QWEN2_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])  # fmt: skip
+    assert named(qwen) == "qwen2"
+    assert named(pre_tokenizers.ByteLevel(add_prefix_space=False)) == "gpt-2"
+    with pytest.raises(ModelError, match="pre-tokenizer"):
+        named(pre_tokenizers.Whitespace())

@@ -118,8 +118,11 @@ class LlamaCppQwen3:
         max_new_tokens: int,
         stop: Sequence[int] | None = None,
         keep_logits: bool = False,
+        force: Sequence[int] | None = None,
     ) -> LlamaCppGeneration:
-        """Greedy decoding after ``prefix`` ids, the audio, then ``suffix`` ids."""
+        """Greedy decoding after ``prefix`` ids, the audio, then ``suffix`` ids. ``force``
+        (for comparisons) feeds those ids in turn instead of the chosen ones; ``ids`` and
+        ``logprobs`` still say what llama.cpp chose."""
         from llama_cpp_py_sync.multimodal import MultimodalError, MultimodalPrompt
 
         self.llama._clear_context_state()  # a fresh context per chunk, as a batch row is
@@ -167,7 +170,9 @@ class LlamaCppQwen3:
                 logprobs.pop()
                 break
             ids.append(token)
-            position = self.llama._eval_tokens([token], position)
+            step = len(ids) - 1
+            fed = force[step] if force is not None and step < len(force) else token
+            position = self.llama._eval_tokens([fed], position)
         return LlamaCppGeneration(
             ids, logprobs, np.stack(kept) if kept else None, audio_tokens, text_chunks
         )
