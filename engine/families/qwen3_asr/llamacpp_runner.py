@@ -78,8 +78,9 @@ class LlamaCppQwen3:
         mmproj: Path,
         *,
         threads: int,
-        context: int = 4096,
+        context: int = 2048,
         stop: tuple[int, ...] = (),
+        cache_type: str = "f16",
     ) -> None:
         from llama_cpp_py_sync import Llama
         from llama_cpp_py_sync.multimodal import MultimodalContext, MultimodalError
@@ -87,13 +88,25 @@ class LlamaCppQwen3:
         _quiet_logs()
         try:
             self.llama = Llama(
-                str(text), n_ctx=context, n_batch=512, n_threads=threads, verbose=False
+                str(text),
+                n_ctx=context,
+                n_batch=512,
+                n_threads=threads,
+                verbose=False,
+                type_k=cache_type,
+                type_v=cache_type,
+                flash_attn_type=0,
             )
         except (RuntimeError, OSError) as exc:
             raise ModelError(f"{text}: llama.cpp cannot load it ({_last_error()})") from exc
         try:
             self.media = MultimodalContext(
-                self.llama, str(mmproj), use_gpu=False, n_threads=threads, warmup=False
+                self.llama,
+                str(mmproj),
+                use_gpu=False,
+                n_threads=threads,
+                warmup=False,
+                flash_attn_type=0,
             )
         except (MultimodalError, OSError) as exc:
             self.llama.close()
