@@ -1,12 +1,14 @@
 """A Qwen3-ASR-0.6B-shaped random model exported to GGUF and run by llama.cpp (libmtmd)
 against Voxtune's torch path: greedy tokens, logit differences, sizes, times.
 
-Too big for CI (about 0.9 B parameters: 3.6 GB in float32), so a bench. The shapes are
-Qwen3-ASR-0.6B's (audio encoder 896 wide, 18 layers; Qwen3 decoder 1024 wide, 28 layers,
-151,936 tokens); the weights are random (seeded), the tokenizer is the tests' small one
-(ids past it are written as unused tokens). Random weights make near-ties between the best
-two tokens likely, so each step reports the torch margin (best minus second logit): a token
-that differs where the margin is below the logit difference is a tie, not an error.
+Too big for CI (about 0.9 B parameters: 3.6 GB in float32), so a bench. The model is
+``tune_factory.build_qwen3_asr_0_6b_shaped``: Qwen3-ASR-0.6B's shapes (audio encoder 896
+wide, 18 layers; Qwen3 decoder 1024 wide, 28 layers, 151,936 tokens), random (seeded)
+weights, the tests' small tokenizer (ids past it are written as unused tokens). Random
+weights make near-ties between the best two tokens likely, so each step reports the torch
+margin (best minus second logit): a token that differs where the margin is below the logit
+difference is a tie, not an error. llama.cpp is fed torch's tokens, so every step's logits
+answer the same prefix.
 
     .venv/bin/python tests/bench/bench_gguf_qwen3.py [--quants f32,f16,q8_0] [--steps 16]
 """
@@ -24,34 +26,6 @@ import numpy as np
 
 TESTS = Path(__file__).resolve().parents[1]
 SPEECH = TESTS.parent / "assets" / "eval-en" / "fleurs-en-000.ogg"
-AUDIO = {"num_mel_bins": 128, "encoder_layers": 18, "encoder_attention_heads": 14,
-         "encoder_ffn_dim": 3584, "d_model": 896, "output_dim": 1024, "n_window": 50,
-         "n_window_infer": 800, "downsample_hidden_size": 480}  # fmt: skip
-TEXT = {"model_type": "qwen3", "vocab_size": 151936, "hidden_size": 1024,
-        "intermediate_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16,
-        "num_key_value_heads": 8, "head_dim": 128, "max_position_embeddings": 65536,
-        "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": True}  # fmt: skip
-
-
-def build(directory: Path) -> Path:
-    import torch
-    from qwen3_factory import build_tokenizer, save_qwen3
-    from transformers import Qwen3ASRConfig, Qwen3ASRForConditionalGeneration
-
-    tokenizer = build_tokenizer(directory)
-    ids = tokenizer.convert_tokens_to_ids
-    config = Qwen3ASRConfig(
-        audio_config=AUDIO,
-        text_config=TEXT,
-        audio_token_id=ids("<|audio_pad|>"),
-        timestamp_token_id=ids("<timestamp>"),
-        pad_token_id=ids("<|endoftext|>"),
-        eos_token_id=[ids("<|endoftext|>"), ids("<|im_end|>")],
-        architectures=["Qwen3ASRForConditionalGeneration"],
-    )
-    torch.manual_seed(0)
-    model = Qwen3ASRForConditionalGeneration(config).eval()
-    return save_qwen3(model, tokenizer, directory)
 
 
 def main() -> int:
@@ -72,7 +46,9 @@ def main() -> int:
     model = work / "qwen3-asr-0.6b-shaped"
     started = time.perf_counter()
     if not (model / "model.safetensors").is_file():
-        build(model)
+        from tune_factory import build_qwen3_asr_0_6b_shaped
+
+        build_qwen3_asr_0_6b_shaped(model)
     print(f"model built in {time.perf_counter() - started:.0f} s: {model}", flush=True)
     audio = decode_audio(SPEECH)[: args.seconds * 16000 - 80]  # whole conv chunks, no padding
 

@@ -162,6 +162,12 @@ class LlamaCppQwen3:
         with MultimodalPrompt(media, chunks, [bitmap]) as prompt:
             text_chunks = tuple(c.text_tokens for c in prompt if c.type == "text")
             audio_tokens = sum(c.n_tokens for c in prompt if c.type == "audio")
+            needed = len(prefix) + sum(c.n_tokens for c in prompt) + len(suffix)
+            if needed >= self.context:
+                raise ModelError(
+                    f"a prompt of {needed} tokens does not fit llama.cpp's context of "
+                    f"{self.context} (shorten the initial prompt)"
+                )
             position = self.llama._eval_tokens(list(prefix), 0)
             try:
                 position = media.evaluate_prompt(prompt, n_past=position)
