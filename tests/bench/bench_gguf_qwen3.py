@@ -94,7 +94,7 @@ def main() -> int:
             "llamacpp_seconds": round(llama_seconds, 1),
             "audio_tokens": llama.audio_tokens,
             "same_greedy_token": f"{steps - len(differ)}/{steps}",
-            "differing_steps_within_a_tie": sum(margins[i] <= differences[i] for i in differ),
+            "differing_steps_within_a_tie": int(sum(margins[i] <= differences[i] for i in differ)),
             "max_logit_difference": float(differences.max()),
             "median_logit_difference": float(np.median(differences)),
             "torch_logit_std": float(torch_logits.std()),
