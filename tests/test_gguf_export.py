@@ -180,15 +180,16 @@ def test_aligner_times_the_words_llamacpp_wrote(
     assert all(0.0 < w.confidence <= 1.0 for w in segment.words)
 
 
-def test_cli_exports_verifies_and_transcribes(tiny_asr: Path, tmp_path: Path) -> None:
+def test_cli_exports_verifies_and_transcribes(scripted_asr: Path, tmp_path: Path) -> None:
+    """The scripted model stops after its sentence: both engines decode a few tokens."""
     manifest = tmp_path / "manifest.tsv"
     manifest.write_text(
         f"path\tlanguage\treference\n{SPEECH}\ten\thowever due to the slow communication\n"
     )
     out = tmp_path / "export"
     result = subprocess.run(
-        [sys.executable, "-m", "voxtune.app", "export", "gguf", str(tiny_asr), "--out", str(out),
-         "--quant", "q8_0", "--eval", str(manifest)],
+        [sys.executable, "-m", "voxtune.app", "export", "gguf", str(scripted_asr),
+         "--out", str(out), "--quant", "q8_0", "--eval", str(manifest)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -196,16 +197,19 @@ def test_cli_exports_verifies_and_transcribes(tiny_asr: Path, tmp_path: Path) ->
     report = json.loads((out / "export-report.json").read_text())
     assert report["engine"] == "llamacpp" and report["quantisation"] == "q8_0"
     assert report["export"]["audio_seconds"] > 5 and report["export"]["rtf"] > 0
+    assert report["export"]["wer"] == report["source"]["wer"] > 0  # the same sentence
     assert report["files"]["model.gguf"] == (out / "model.gguf").stat().st_size
     assert "export (llamacpp q8_0)" in result.stdout
     transcript = subprocess.run(
         [sys.executable, "-m", "voxtune.app", "transcribe", str(SPEECH), "--model", str(out),
-         "--backend", "llamacpp", "--language", "en", "-o", str(tmp_path), "-f", "json", "-q"],
+         "--backend", "llamacpp", "--language", "en", "--no-vad", "-o", str(tmp_path),
+         "-f", "json", "-q"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert transcript.returncode == 0, transcript.stderr
     [written] = tmp_path.glob("*.json")
-    assert json.loads(written.read_text())["segments"]
+    [segment] = json.loads(written.read_text())["segments"]
+    assert segment["text"].strip() == "the quick brown fox jumps over lazy dog"
 
 
 def _one_line_error(*args: str) -> str:
