@@ -104,7 +104,7 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="torch",
-        help="what runs the model: torch, or onnx (an export folder; chosen by itself)",
+        help=("what runs the model: torch, onnx or llamacpp (an export folder chooses its own)"),
     )
 
 

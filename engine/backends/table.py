@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from voxtune.engine.backends.llamacpp_backend import LLAMACPP
 from voxtune.engine.backends.onnx_backend import ONNX
 from voxtune.engine.backends.torch_backend import TORCH
 from voxtune.engine.errors import ModelError
@@ -21,7 +22,7 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS: dict[str, Backend] = {TORCH.name: TORCH, ONNX.name: ONNX}
+BACKENDS: dict[str, Backend] = {TORCH.name: TORCH, ONNX.name: ONNX, LLAMACPP.name: LLAMACPP}
 
 
 def backend_named(name: str) -> Backend:

@@ -1,2 +1,2 @@
-"""Export: model folders other engines run (ONNX today), each verified by the engine that
+"""Export: model folders other engines run (ONNX, GGUF), each verified by the engine that
 runs it (``verify``)."""

@@ -80,28 +80,18 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
 
 
 def verify_export(ready, out: Path, request: OnnxExportRequest) -> ExportReport:  # type: ignore[no-untyped-def]
-    from voxtune.engine.export.verify import score
-    from voxtune.engine.models import ModelRequest, build_model
-    from voxtune.engine.models.manifest import directory_size
+    from voxtune.engine.export.verify import verify_export as verify
     from voxtune.engine.types import TranscriptionOptions
 
     assert request.manifest is not None
     options = TranscriptionOptions(beam_size=request.beam_size)
-    multilingual = ready.info.multilingual
-    source = score(ready.offline_transcriber(), request.manifest, options, multilingual)
-    exported = build_model(ModelRequest(name=str(out), backend="onnx"))
-    export = score(exported.offline_transcriber(), request.manifest, options, multilingual)
-    files = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
-    return ExportReport(
-        model=ready.info.name,
-        family=ready.family.name,
+    return verify(
+        ready,
+        out,
+        backend="onnx",
         quantisation=request.quantize,
-        manifest=str(request.manifest),
-        source=source,
-        export=export,
-        source_bytes=directory_size(ready.info.location),
-        export_bytes=sum(files.values()),
-        files=files,
+        manifest=request.manifest,
+        options=options,
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from voxtune.engine.families.family import OfflineTranscriber
+    from voxtune.engine.models.ready import ReadyModel
     from voxtune.engine.types import TranscriptionOptions
 
 # The manifest shipped with Voxtune (FLEURS en dev clips, CC BY 4.0).
@@ -62,6 +63,7 @@ class ExportReport:
     source_bytes: int
     export_bytes: int
     files: dict[str, int]  # every file of the export and its size
+    engine: str = "onnx"  # the backend that ran the export
 
     @property
     def wer_increase_points(self) -> float:
@@ -79,7 +81,40 @@ class ExportReport:
             f"{'engine':<22}{'WER %':>8}{'RTF':>8}{'size MB':>10}",
             f"{'source (torch)':<22}{100 * self.source.wer:>8.2f}{self.source.rtf:>8.3f}"
             f"{self.source_bytes / 1e6:>10.1f}",
-            f"{'export (onnx ' + self.quantisation + ')':<22}{100 * self.export.wer:>8.2f}"
+            f"{f'export ({self.engine} {self.quantisation})':<22}{100 * self.export.wer:>8.2f}"
             f"{self.export.rtf:>8.3f}{self.export_bytes / 1e6:>10.1f}",
         ]
         return "\n".join(lines)
+
+
+def verify_export(
+    ready: ReadyModel,
+    out: Path,
+    *,
+    backend: str,
+    quantisation: str,
+    manifest: Path,
+    options: TranscriptionOptions,
+) -> ExportReport:
+    """The source model (torch) and the export in ``out`` (run by ``backend``) transcribe
+    ``manifest``; sizes are the source folder's and the export's files."""
+    from voxtune.engine.models import ModelRequest, build_model
+    from voxtune.engine.models.manifest import directory_size
+
+    multilingual = ready.info.multilingual
+    source = score(ready.offline_transcriber(), manifest, options, multilingual)
+    exported = build_model(ModelRequest(name=str(out), backend=backend))
+    export = score(exported.offline_transcriber(), manifest, options, multilingual)
+    files = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
+    return ExportReport(
+        model=ready.info.name,
+        family=ready.family.name,
+        quantisation=quantisation,
+        manifest=str(manifest),
+        source=source,
+        export=export,
+        source_bytes=directory_size(ready.info.location),
+        export_bytes=sum(files.values()),
+        files=files,
+        engine=backend,
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.export.gguf_files import gguf_export_info, is_gguf_export
 from voxtune.engine.export.onnx_files import is_onnx_export, onnx_export_info
 
 # The module, not its names: it imports this package, so either may be imported first.
@@ -219,6 +220,8 @@ def _local_path(path: Path) -> ModelInfo:
         return _ctranslate2_path(path)
     if is_onnx_export(path):
         return onnx_export_info(path, path.name)
+    if is_gguf_export(path):
+        return gguf_export_info(path, path.name)
     if (path / "config.json").is_file():
         return hf_directory_info(path, LOCAL_SOURCE)
     raise ModelError(f"{path}: not a model directory (no model.bin or config.json)")

@@ -61,6 +61,12 @@ class Qwen3Asr:
             return Qwen3OnnxTranscriber(loaded, aligner, batch_size=batch_size)
         from voxtune.engine.families.qwen3_asr.transcriber import Qwen3Transcriber
 
+        if _on_llamacpp(loaded):
+            from voxtune.engine.families.qwen3_asr.llamacpp_transcriber import (
+                LlamaCppQwen3Transcriber,
+            )
+
+            return LlamaCppQwen3Transcriber(loaded, aligner, batch_size=batch_size)
         return Qwen3Transcriber(loaded, aligner, batch_size=batch_size)
 
     def stream_decoder(
@@ -74,21 +80,36 @@ class Qwen3Asr:
             )
         from voxtune.engine.families.qwen3_asr.continuation import Qwen3ContinuationDecoder
 
+        if _on_llamacpp(loaded):
+            raise ModelError(f"{loaded.info.name}: live transcription runs on the torch backend")
+
         return Qwen3ContinuationDecoder(loaded, options, aligner)
 
     def tune_recipe(self, loaded: LoadedModel) -> TuneFamily:
         from voxtune.engine.families.qwen3_asr.tune import Qwen3Family
 
+        if _on_llamacpp(loaded):
+            raise ModelError(f"{loaded.info.name}: a GGUF export does not tune (tune the source)")
+
         return Qwen3Family(loaded)
 
     def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
-        if format != "onnx":
-            raise ModelError(f"{loaded.info.name}: Qwen3-ASR exports to onnx, not {format}")
-        from voxtune.engine.families.qwen3_asr.onnx_export import export_qwen3
+        kind, _, quant = format.partition(":")
+        if kind == "onnx":
+            from voxtune.engine.families.qwen3_asr.onnx_export import export_qwen3
 
-        return export_qwen3(loaded, out)
+            return export_qwen3(loaded, out)
+        if kind == "gguf":
+            from voxtune.engine.families.qwen3_asr.gguf_export import export_qwen3_gguf
+
+            return export_qwen3_gguf(loaded, out, quant or "f16")
+        raise ModelError(f"{loaded.info.name}: Qwen3-ASR exports to onnx or gguf, not {format}")
 
     def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        if metadata.get("format") == "gguf":
+            from voxtune.engine.families.qwen3_asr.gguf_export import load_gguf_qwen3
+
+            return load_gguf_qwen3(info, metadata, device)
         from voxtune.engine.families.qwen3_asr.onnx_runner import load_onnx_qwen3
 
         return load_onnx_qwen3(info, dict(metadata), device)
@@ -98,6 +119,12 @@ def _is_export(loaded: LoadedModel) -> bool:
     from voxtune.engine.export.onnx_files import ONNX_SOURCE
 
     return loaded.info.source == ONNX_SOURCE
+
+
+def _on_llamacpp(loaded: LoadedModel) -> bool:
+    from voxtune.engine.export.gguf_files import GGUF_SOURCE
+
+    return loaded.info.source == GGUF_SOURCE
 
 
 QWEN3_ASR = Qwen3Asr()
