@@ -63,7 +63,7 @@ class ClusterRunner(BatchRunner):
         self._slots: list[Slot] = []
         self._flights: dict[int, Flight] = {}
         self._task_ids = itertools.count(1)
-        self._warming: list[tuple[Any, int]] = []  # (ObjectRef, LoadModel seq)
+        self._warming: list[tuple[list[Any], int]] = []  # (ObjectRefs, LoadModel seq)
 
     def start(self) -> None:
         """Join the cluster and start the workers (VoxtuneError: the engine cannot run)."""
@@ -85,30 +85,29 @@ class ClusterRunner(BatchRunner):
             self._drain()
 
     def _serve_model_requests(self) -> bool:
-        """The app's LoadModel: every worker loads it; the first answer is the reply."""
+        """The app's LoadModel: every worker loads it; the reply comes once all have."""
         with self._lock:
             requests, self._model_requests = self._model_requests, []
         for name, reply_to in requests:
-            for slot in self._slots:
-                self._warming.append((slot.actor.warm.remote(name, None), reply_to))
+            refs = [slot.actor.warm.remote(name, None) for slot in self._slots]
+            self._warming.append((refs, reply_to))
         worked = bool(requests)
-        answered = set()
-        for ref, reply_to in list(self._warming):
-            ready, _ = ray.wait([ref], timeout=0)
-            if not ready:
+        for refs, reply_to in list(self._warming):
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            if len(ready) < len(refs):
                 continue
-            self._warming.remove((ref, reply_to))
+            self._warming.remove((refs, reply_to))
             worked = True
             try:
-                loaded = ray.get(ref)
+                loaded = ray.get(refs)[-1]
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+                self.emit(p.EngineError(message=_first_line(cause), reply_to=reply_to))
             except ray.exceptions.RayError as exc:
-                if reply_to not in answered:
-                    answered.add(reply_to)
-                    self.emit(p.EngineError(message=_first_line(exc), reply_to=reply_to))
-                continue
-            if loaded is not None and reply_to not in answered:
-                answered.add(reply_to)
-                self.emit(replace(loaded, reply_to=reply_to))
+                self.emit(p.EngineError(message=_first_line(exc), reply_to=reply_to))
+            else:
+                if loaded is not None:
+                    self.emit(replace(loaded, reply_to=reply_to))
         return worked
 
     def _run_next(self) -> bool:
