@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         if settings == self.settings:
             return
         device_changed = settings.device != self.settings.device
+        cluster_changed = settings.cluster != self.settings.cluster
         theme_changed = settings.theme != self.settings.theme
         self.settings = settings
         save_settings(self.store, settings)
@@ -243,8 +244,9 @@ class MainWindow(QMainWindow):
         self.settings_tab.load(settings)
         if theme_changed:
             self.apply_theme(settings.theme)
-        if device_changed:
+        if device_changed or cluster_changed:
             self.bridge.set_device(settings.device)
+            self.bridge.set_cluster(settings.cluster)
             self.bridge.restart()
 
     # -- engine ---------------------------------------------------------------------------

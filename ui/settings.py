@@ -37,6 +37,7 @@ class UiSettings:
     max_duration: float = DEFAULT_RULES.max_duration
     input_device: str = ""  # "" is the system default microphone
     theme: str = "system"  # "system" | "light" | "dark"
+    cluster: str = ""  # a Ray cluster the Files tab's jobs run on (ray://HOST:PORT); "": here
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(language=self.language or None, beam_size=self.beam_size)
