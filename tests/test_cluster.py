@@ -164,7 +164,8 @@ def test_a_worker_killed_mid_job_its_job_finishes_elsewhere(
     with JobStore(home / "jobs.sqlite3") as store:
         jobs = {job.id: job for job in store.jobs()}
     assert {job.state for job in jobs.values()} == {JobState.DONE}
-    # Claimed, lost with its worker (the attempt counts, as an engine crash does), claimed again.
-    assert jobs[job_id].attempts == 2
-    assert [job.attempts for i, job in jobs.items() if i != job_id] == [1, 1]
-    assert "lost" in (home / "logs" / "engine.log").read_text(encoding="utf-8")
+    # Claimed, lost with its worker (the attempt counts, as an engine crash does), claimed
+    # again. (More than twice on a machine so loaded that Ray found a worker unanswering.)
+    assert jobs[job_id].attempts >= 2
+    log = (home / "logs" / "engine.log").read_text(encoding="utf-8")
+    assert f"job {job_id} resumes on another worker" in log

@@ -330,6 +330,9 @@ class ClusterRunner(BatchRunner):
                 level="warning", message=f"Ray worker {flight.slot.name} lost: {_first_line(exc)}"
             )
         )
+        # "Unavailable" may be a worker too busy to answer in time, still transcribing: tell it
+        # to stop (it must not run two jobs at once once it answers again).
+        flight.slot.actor.cancel.remote(flight.task)
         flight.slot.answer = flight.slot.actor.where.remote()
         if flight.abandoned:
             return
