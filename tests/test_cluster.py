@@ -122,6 +122,24 @@ def test_cluster_outputs_are_byte_identical_to_a_local_run(
     assert b"-->" in expected["fleurs-en-000.srt"]  # real cues, not empty files
 
 
+def test_a_cluster_nobody_answers_is_one_line(
+    inputs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voxtune.app.cli import main
+
+    port = _free_port()  # closed again: nothing listens there
+    for address in (f"ray://127.0.0.1:{port}", "ray://no-port", "http://127.0.0.1:1"):
+        code = main(["batch", str(inputs[0]), "-o", str(tmp_path), "--cluster", address])
+        err = capsys.readouterr().err.strip()
+        assert code == 1
+        assert err.startswith(f"voxtune: error: --cluster {address}: ")
+        assert len(err.splitlines()) == 1
+    assert "no Ray cluster answers there" in (
+        main(["batch", str(inputs[0]), "--cluster", f"127.0.0.1:{port}"])
+        and capsys.readouterr().err
+    )
+
+
 def busy_worker(deadline: float) -> tuple[int, int]:
     """(pid, job id) of a Voxtune worker in the middle of a job, asked of the actors."""
     while time.monotonic() < deadline:
