@@ -121,9 +121,6 @@ def run(args: argparse.Namespace) -> int:
 
     device = args.device or default_device()
     count = device_count(args.devices, device)
-    if count > 1 and os.environ.get(LAUNCHED) != "1":
-        return launch(count, device, args.argv)
-    parallel = DataParallel.from_env()
     try:
         config = TuneConfig(
             data=args.data,
@@ -164,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
         from voxtune.engine.errors import VoxtuneError
 
         raise VoxtuneError(f"finetune: {exc}") from None
+    if count > 1 and os.environ.get(LAUNCHED) != "1":  # options checked once, here
+        return launch(count, device, args.argv)
+    parallel = DataParallel.from_env()
     show = ProgressView()
     try:
         for event in run_tune(config, parallel=parallel):

@@ -120,6 +120,7 @@ def launch(count: int, device: str, argv: Sequence[str]) -> int:
     env["VOXTUNE_DATA_PARALLEL_CPU"] = "0" if device.startswith("cuda") else "1"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={count}", "-m", "voxtune.app", *argv,
+        f"--nproc_per_node={count}", "--local-ranks-filter=0",  # one process speaks
+        "-m", "voxtune.app", *argv,
     ]  # fmt: skip
     return subprocess.run(command, env=env, check=False).returncode
