@@ -18,3 +18,6 @@ class EngineConfig:
     # VOXTUNE_MODEL_CACHE_BYTES environment variable, else half the machine's memory.
     model_cache_bytes: int | None = None
     run_queue: bool = True  # False: answer commands but start no job (a UI that only lists)
+    # A Ray cluster (ray://HOST:PORT, HOST:PORT or auto) that runs the jobs; None: this engine.
+    cluster: str | None = None
+    cluster_workers: int | None = None  # actors on the cluster; None: one per ``threads`` CPUs

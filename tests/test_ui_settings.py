@@ -194,3 +194,22 @@ def test_bands_cover_zero_to_one_and_the_legend_names_them(qtbot: QtBot) -> None
     assert [label.text() for label in legend.labels] == [
         "sure (≥ 85%)", "likely (60%–85%)", "unsure (0%–60%)",
     ]  # fmt: skip
+
+
+def test_a_cluster_address_is_kept_and_given_to_the_next_engine(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    holder = Holder(tmp_path / "s.ini")
+    tab = SettingsTab(holder.get, holder.set, gpu_available=False)
+    qtbot.addWidget(tab)
+    assert tab.cluster_edit.text() == ""  # this machine, by default
+    tab.cluster_edit.setText(" ray://head.example:10001 ")
+    assert tab.apply_button.isEnabled()
+    qtbot.mouseClick(tab.apply_button, Qt.MouseButton.LeftButton)
+    reread = load_settings(open_qsettings(tmp_path / "s.ini"))
+    assert reread.cluster == "ray://head.example:10001"
+    bridge = EngineBridge(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3")))
+    bridge.set_cluster(reread.cluster)
+    assert bridge.client.config.cluster == "ray://head.example:10001"
+    bridge.set_cluster("")
+    assert bridge.client.config.cluster is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import srt
 
-HEAVY = ("torch", "transformers", "peft", "ctranslate2", "silero_vad")
+HEAVY = ("torch", "transformers", "peft", "ctranslate2", "silero_vad", "ray", "accelerate")
 
 # Runs as its own main module: the engine is spawned, so the script must be a real file.
 CHILD = """

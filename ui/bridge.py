@@ -106,6 +106,11 @@ class EngineBridge(QObject):
         self.config = replace(self.config, device=device)
         self.client.config = self.config
 
+    def set_cluster(self, address: str) -> None:
+        """Run jobs on the Ray cluster at ``address`` ("": here) from the next engine start."""
+        self.config = replace(self.config, cluster=address or None)
+        self.client.config = self.config
+
     @property
     def alive(self) -> bool:
         return self.client.alive

@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         if settings == self.settings:
             return
         device_changed = settings.device != self.settings.device
+        cluster_changed = settings.cluster != self.settings.cluster
         theme_changed = settings.theme != self.settings.theme
         hotkey_changed = settings.hotkey != self.settings.hotkey
         self.settings = settings
@@ -249,8 +250,9 @@ class MainWindow(QMainWindow):
             self.apply_theme(settings.theme)
         if hotkey_changed:
             self._set_hotkey(settings.hotkey)
-        if device_changed:
+        if device_changed or cluster_changed:
             self.bridge.set_device(settings.device)
+            self.bridge.set_cluster(settings.cluster)
             self.bridge.restart()
 
     def _set_hotkey(self, combination: str) -> None:

@@ -38,6 +38,7 @@ class UiSettings:
     input_device: str = ""  # "" is the system default microphone
     theme: str = "system"  # "system" | "light" | "dark"
     hotkey: str = ""  # the global dictation hotkey in pynput's words ("<ctrl>+<alt>+d"); "": off
+    cluster: str = ""  # a Ray cluster the Files tab's jobs run on (ray://HOST:PORT); "": here
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(language=self.language or None, beam_size=self.beam_size)

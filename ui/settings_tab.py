@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from voxtune.ui.dictation import DEFAULT_HOTKEY, availability, check_hotkey
 from voxtune.ui.settings import DEVICES, UiSettings
 
-DEVICE_NOTE = "Changing the device restarts the engine."
+DEVICE_NOTE = "Changing the device or the cluster restarts the engine."
 MIN_LONGEST_CUE = 0.5  # seconds; the rules need a positive maximum
 LANGUAGES = ("", "en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
 
@@ -60,6 +60,10 @@ class SettingsTab(QWidget):
         if not gpu_available:
             self.device_box.model().item(1).setEnabled(False)
             self.device_box.setToolTip("No GPU found on this machine")
+        # Checked by the engine when it starts (it joins the cluster); the app has no Ray.
+        self.cluster_edit = QLineEdit()
+        self.cluster_edit.setPlaceholderText("ray://HOST:10001 (empty: this machine)")
+        self.cluster_edit.setToolTip("Files tab jobs run on this Ray cluster (see the README)")
         self.chars_spin = QSpinBox()
         self.chars_spin.setRange(10, 120)
         self.lines_spin = QSpinBox()
@@ -89,6 +93,7 @@ class SettingsTab(QWidget):
         form.addRow("Language:", self.language_box)
         form.addRow("Beam size:", self.beam_spin)
         form.addRow("Device:", self.device_box)
+        form.addRow("Cluster (Files tab):", self.cluster_edit)
         form.addRow("Subtitle characters per line:", self.chars_spin)
         form.addRow("Subtitle lines per cue:", self.lines_spin)
         form.addRow("Shortest cue:", self.min_duration_spin)
@@ -112,6 +117,7 @@ class SettingsTab(QWidget):
         for editable in (self.model_box, self.language_box):
             editable.editTextChanged.connect(self._update_state)
         self.hotkey_edit.textChanged.connect(self._update_state)
+        self.cluster_edit.textChanged.connect(self._update_state)
         for spin in (
             self.beam_spin, self.chars_spin, self.lines_spin, self.min_duration_spin,
             self.max_duration_spin,
@@ -169,6 +175,7 @@ class SettingsTab(QWidget):
             self.language_box.setEditText(settings.language)
         self.beam_spin.setValue(settings.beam_size)
         self.device_box.setCurrentIndex(max(0, self.device_box.findData(settings.device)))
+        self.cluster_edit.setText(settings.cluster)
         self.chars_spin.setValue(settings.max_line_chars)
         self.lines_spin.setValue(settings.max_lines)
         self.max_duration_spin.setMinimum(MIN_LONGEST_CUE)  # a saved maximum is not clamped
@@ -191,6 +198,7 @@ class SettingsTab(QWidget):
             language=language,
             beam_size=self.beam_spin.value(),
             device=self.device_box.currentData(),
+            cluster=self.cluster_edit.text().strip(),
             max_line_chars=self.chars_spin.value(),
             max_lines=self.lines_spin.value(),
             min_duration=self.min_duration_spin.value(),

@@ -56,6 +56,7 @@ def _has_display() -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to run again (finetune --devices)
     if not getattr(args, "func", None):
         # Bare ``voxtune`` is the desktop application where there is a screen to show it on.
         if _has_display():

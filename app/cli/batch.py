@@ -66,7 +66,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=8, help="short files decoded together (1: one by one)"
     )
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for the model (per Ray worker)"
+    )
+    parser.add_argument(
+        "--cluster",
+        metavar="ray://HOST:PORT|auto",
+        help="run the jobs on a Ray cluster (this machine keeps the job store and the outputs)",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="Ray workers (default: one per --threads CPUs of the cluster)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -136,6 +146,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise VoxtuneError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.workers is not None and (args.cluster is None or args.workers < 1):
+        raise VoxtuneError("--workers needs --cluster and must be at least 1")
+    if args.cluster:
+        from voxtune.engine.cluster import check_address
+
+        check_address(args.cluster)  # one line now, not an engine that fails to start
     writable_folder(args.output_dir)
     args.language = listed_model_language(args)  # before any job is made
     specs = job_specs(args)
@@ -148,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         threads=args.threads,
         batch_size=args.batch_size,
+        cluster=args.cluster,
+        cluster_workers=args.workers,
     )
     client = EngineClient(config)
     client.start()

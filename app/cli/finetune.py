@@ -11,6 +11,7 @@ optionally merged (--merge) and/or registered as a model (--register NAME).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +86,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=0, help="early stopping; 0: off")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     parser.add_argument(
+        "--devices",
+        default="1",
+        metavar="N|all",
+        help="data-parallel over N devices (all: every GPU), one process each, through "
+        "torchrun and accelerate; --batch-size stays the global batch (on a CPU, N processes)",
+    )
+    parser.add_argument(
         "--precision",
         choices=PRECISIONS,
         default="auto",
@@ -109,8 +117,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from voxtune.engine.tune import TuneConfig, run_tune
     from voxtune.engine.tune.defaults import default_batch_size, default_device
+    from voxtune.engine.tune.parallel import LAUNCHED, DataParallel, device_count, launch
 
     device = args.device or default_device()
+    count = device_count(args.devices, device)
     try:
         config = TuneConfig(
             data=args.data,
@@ -151,10 +161,17 @@ def run(args: argparse.Namespace) -> int:
         from voxtune.engine.errors import VoxtuneError
 
         raise VoxtuneError(f"finetune: {exc}") from None
+    if count > 1 and os.environ.get(LAUNCHED) != "1":  # options checked once, here
+        return launch(count, device, args.argv)
+    parallel = DataParallel.from_env()
     show = ProgressView()
-    for event in run_tune(config):
-        show(event)
-    show.close()
+    try:
+        for event in run_tune(config, parallel=parallel):
+            if parallel.main:  # one process speaks for the run
+                show(event)
+    finally:
+        show.close()
+        parallel.end()
     return 0
 
 

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("action", nargs="?", default="list", choices=ACTIONS)
     parser.add_argument("job_id", nargs="?", type=int, metavar="ID")
+    parser.add_argument(
+        "--cluster", metavar="ray://HOST:PORT|auto", help="retry: run it on a Ray cluster"
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "clear":
             print(f"voxtune: forgot {store.clear()} finished jobs")
         else:
-            return _retry(store, args.job_id)
+            return _retry(store, args.job_id, args.cluster)
     return 0
 
 
@@ -73,14 +76,18 @@ def _list(store: JobStore) -> None:
             print(f"{'':>5}  {job.error}")
 
 
-def _retry(store: JobStore, job_id: int) -> int:
+def _retry(store: JobStore, job_id: int, cluster: str | None) -> int:
     from voxtune.app.cli.batch import Follower
     from voxtune.engine.client import EngineClient
     from voxtune.engine.process import EngineConfig
 
+    if cluster:
+        from voxtune.engine.cluster import check_address
+
+        check_address(cluster)
     job = store.retry(job_id)
     print(f"voxtune: job {job.id} queued again ({job.spec.input_path})", file=sys.stderr)
-    client = EngineClient(EngineConfig(db_path=str(store.path)))
+    client = EngineClient(EngineConfig(db_path=str(store.path), cluster=cluster))
     client.start()
     try:
         return Follower(client, store).run([job.spec])

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,14 @@ LOOKAHEAD_BATCHES = 8  # short jobs considered at once for length bucketing, in 
 SETTLE_S = 0.25
 
 Emit = Callable[[p.Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkUnit:
+    """Jobs that run together: a length bucket of short files, or one file window by window."""
+
+    jobs: tuple[Job, ...]
+    short: bool
 
 
 class BatchRunner:
@@ -159,18 +167,30 @@ class BatchRunner:
     def _run_next(self) -> bool:
         if not self.config.run_queue:
             return False
+        unit = self._next_unit()
+        if unit is None:
+            return False
+        if unit.short:
+            self._run_short(unit.jobs)
+        elif unit.jobs:
+            self._run_long(unit.jobs[0])
+        return True
+
+    def _next_unit(self) -> WorkUnit | None:
+        """What runs next: the head's bucket of short files, or the head alone; None when
+        nothing is queued, an empty unit when files were probed (read the queue again)."""
         while (quiet := time.monotonic() - self._last_submit) < SETTLE_S:
             time.sleep(SETTLE_S - quiet)
         lookahead = max(1, self.config.batch_size) * LOOKAHEAD_BATCHES
         queued = self.store.queued(limit=lookahead)
         self._close_opened(keep={j.id for j in queued})  # cancelled, removed or run elsewhere
         if not queued:
-            return False
+            return None
         unprobed = [j for j in queued if j.duration is None]
         if unprobed:  # lengths first: the buckets need them, and unreadable files fail here
             for job in unprobed:
                 self._probe(job)
-            return True
+            return WorkUnit(jobs=(), short=False)
         head = queued[0]
         if self.config.batch_size > 1 and _is_short(head):
             # Jobs that may share a batch with the head: same model, aligner and options, same
@@ -182,10 +202,8 @@ class BatchRunner:
                 j for j in queued if _is_short(j) and (j.spec.decoding_key(), j.priority) == key
             ]
             buckets = length_buckets(group, self.config.batch_size)
-            self._run_short(next(b for b in buckets if head in b))
-        else:
-            self._run_long(head)
-        return True
+            return WorkUnit(jobs=tuple(next(b for b in buckets if head in b)), short=True)
+        return WorkUnit(jobs=(head,), short=False)
 
     def _probe(self, job: Job) -> None:
         try:
@@ -356,14 +374,17 @@ class BatchRunner:
         """The store says the job stopped running: cancelled by this engine or another process."""
         self.emit(p.JobCancelled(job_id=job_id))
 
-    def _complete(self, job: Job, duration: float, language: str | None) -> None:
+    def _complete(
+        self, job: Job, duration: float, language: str | None, model_name: str | None = None
+    ) -> None:
+        """Outputs from the persisted segments; ``model_name`` when the model ran elsewhere."""
         spec = job.spec
         segments = self.store.segments(job.id)
         transcript = Transcript(
             segments=tuple(segments),
             language=language or (segments[0].language if segments else None),
             duration=duration,
-            model=self.models.get(spec.model, spec.aligner).model_name,
+            model=model_name or self.models.get(spec.model, spec.aligner).model_name,
         )
         if self._stopped(job.id):  # last chance before files appear
             return

@@ -435,6 +435,11 @@ class JobStore:
             )
         return cursor.rowcount > 0
 
+    def requeue(self, job_id: int) -> bool:
+        """Put a running job back in the queue after its worker crashed (a Ray worker lost);
+        unlike ``release``, the attempt counts, as ``recover`` counts an engine's crash."""
+        return self._update(job_id, (JobState.RUNNING,), state=JobState.QUEUED, worker=None)
+
     def recover(
         self, is_alive: Callable[[int], bool] = pid_alive, now: float | None = None
     ) -> tuple[list[Job], list[Job]]:

@@ -137,11 +137,16 @@ class Engine:
 
         try:
             store = JobStore(self.config.db_path)
+            if self.config.cluster:  # jobs run on Ray workers; ray loads here, not in the UI
+                from voxtune.engine.cluster.runner import ClusterRunner
+
+                self.runner = ClusterRunner(store, self.outbox.emit, self.config)
+            else:
+                self.runner = BatchRunner(store, self.outbox.emit, self.config)
+            self.runner.start()
         except VoxtuneError as exc:
             self.outbox.emit(p.EngineError(message=str(exc)))
             raise SystemExit(2) from exc
-        self.runner = BatchRunner(store, self.outbox.emit, self.config)
-        self.runner.start()
 
     def stop(self) -> None:
         self.done.set()

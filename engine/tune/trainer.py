@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,7 @@ from voxtune.engine.tune.modeling import (
     trainable_state,
 )
 from voxtune.engine.tune.outputs import save_tuned
+from voxtune.engine.tune.parallel import DataParallel
 from voxtune.kernels.dispatch import patch_model
 
 if TYPE_CHECKING:
@@ -61,14 +62,21 @@ SUMMARY = "tune-summary.json"  # the finished event, WER history and config, for
 
 
 def run_tune(
-    config: TuneConfig, should_stop: Callable[[], bool] | None = None
+    config: TuneConfig,
+    should_stop: Callable[[], bool] | None = None,
+    parallel: DataParallel | None = None,
 ) -> Iterator[TuneEvent]:
     """The tune's events; ``should_stop`` (asked after each step) ends it early the way
     patience does: the best weights so far are evaluated and saved (the app's Stop & save).
-    To abandon a run without saving, stop iterating instead."""
+    To abandon a run without saving, stop iterating instead. ``parallel``: this process's
+    place in a data-parallel run (``--devices``); one process by default."""
     from transformers.utils import logging as hf_logging
 
     from voxtune.engine.models import load_model
+
+    parallel = parallel or DataParallel()
+    if parallel.device is not None:
+        config = replace(config, device=parallel.device)
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # our own progress is the events
@@ -87,9 +95,19 @@ def run_tune(
         trainable = make_trainable(base, config, family)
     kernels = patch_model(trainable, config.kernels)
     loop = TrainingLoop(
-        config, trainable, family, data.train, data.validation, kernels.summary(), should_stop
+        config,
+        trainable,
+        family,
+        data.train,
+        data.validation,
+        kernels.summary(),
+        should_stop,
+        parallel,
     )
     yield from loop.run()
+    if not parallel.main:  # the first process writes the results; the others wait for it
+        parallel.wait()
+        return
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
         steps=loop.state.step,
@@ -109,6 +127,7 @@ def run_tune(
         "kernels": kernels.as_dict(),
     }
     write_text(config.out / SUMMARY, json.dumps(summary, indent=2) + "\n")
+    parallel.wait()
     yield finished
 
 
@@ -126,8 +145,10 @@ class TrainingLoop:
         validation: list[Example],
         kernels: str = "kernels off",
         should_stop: Callable[[], bool] | None = None,
+        parallel: DataParallel | None = None,
     ) -> None:
         self.config = config
+        self.parallel = parallel or DataParallel()
         self.kernels = kernels
         self.should_stop = should_stop or (lambda: False)
         self.trainable = trainable
@@ -244,11 +265,21 @@ class TrainingLoop:
         total = 0.0
         for micro in range(accumulation):
             batch = self._batch(self.state.step * accumulation + micro)
+            # Data-parallel: this process's share, weighted by its size; the shares' gradients
+            # are summed below. One process: the whole batch, weight 1.
+            share = self.parallel.share(batch)
+            if not share:
+                continue
             with self._autocast():
-                loss = self.family.loss(self.model, batch, self.device, self.dtype)
+                loss = self.family.loss(self.model, share, self.device, self.dtype)
+            if len(share) < len(batch):  # its share of the batch's token-mean loss
+                count = getattr(self.family, "loss_tokens", lambda e: len(e.labels))
+                loss = loss * (sum(map(count, share)) / sum(map(count, batch)))
             (loss / accumulation).backward()
             total += loss.item() / accumulation
         parameters = [p for p in self.trainable.parameters() if p.requires_grad]
+        self.parallel.sum_gradients(parameters)
+        total = self.parallel.sum(total)
         torch.nn.utils.clip_grad_norm_(parameters, self.config.max_grad_norm)
         self.optimizer.step()
         self.schedule.step()
@@ -275,6 +306,8 @@ class TrainingLoop:
         return event
 
     def _checkpoint(self) -> CheckpointSaved:
+        if not self.parallel.main:  # the same weights everywhere: the first process saves
+            return CheckpointSaved(self.state.step, "")
         path = save_checkpoint(
             self.config.out,
             self.state,

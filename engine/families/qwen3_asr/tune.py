@@ -161,6 +161,10 @@ class Qwen3Family:
             targets[row, len(example.prompt) : len(sequence)] = sequence[len(example.prompt) :]
         return ids.to(device), mask.to(device), targets.to(device)
 
+    def loss_tokens(self, example: Example) -> int:
+        """Target tokens ``loss`` averages over for this example (its answer)."""
+        return len(example.labels)
+
     def loss(
         self, model: torch.nn.Module, batch: list[Example], device: str, dtype: torch.dtype
     ) -> torch.Tensor:

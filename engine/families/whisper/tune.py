@@ -87,6 +87,10 @@ class WhisperFamily:
                 )
         return examples
 
+    def loss_tokens(self, example: Example) -> int:
+        """Target tokens ``loss`` averages over for this example (labels shifted by one)."""
+        return len(example.labels) - 1
+
     def loss(
         self, model: torch.nn.Module, batch: list[Example], device: str, dtype: torch.dtype
     ) -> torch.Tensor:
