@@ -104,7 +104,8 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="torch",
-        help="what runs the model: torch, or onnx (an export folder; chosen by itself)",
+        help="what runs the model: torch, onnx (an export folder) or whispercpp (a ggml file); "
+        "an export is run by its own engine without asking",
     )
 
 

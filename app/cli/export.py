@@ -13,7 +13,9 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="export a model to ONNX", description=__doc__)
+    parser = subparsers.add_parser(
+        "export", help="export a model (onnx, ggml)", description=__doc__
+    )
     formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
     onnx = formats.add_parser("onnx", help="ONNX graphs for onnxruntime", description=__doc__)
     onnx.add_argument("model", nargs="?", default=None, help="model name or folder")
@@ -31,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 when the export's WER is worse than the source's by more than 1 point",
     )
     onnx.set_defaults(func=run)
+    from voxtune.app.cli.export_ggml import register_ggml
+
+    register_ggml(formats)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from voxtune.engine.backends.onnx_backend import ONNX
 from voxtune.engine.backends.torch_backend import TORCH
+from voxtune.engine.backends.whispercpp_backend import WHISPERCPP
 from voxtune.engine.errors import ModelError
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS: dict[str, Backend] = {TORCH.name: TORCH, ONNX.name: ONNX}
+BACKENDS: dict[str, Backend] = {TORCH.name: TORCH, ONNX.name: ONNX, WHISPERCPP.name: WHISPERCPP}
 
 
 def backend_named(name: str) -> Backend:
