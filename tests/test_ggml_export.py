@@ -3,6 +3,7 @@ tiny.en and real FLEURS speech: files whisper.cpp (pywhispercpp) really runs."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def test_file_reads_back_with_every_tensor_whisper_cpp_loads(
     for file, ftype in ((f16, 1), (q8, 2007)):
         hparams = file.hparams
         assert (hparams.n_vocab, hparams.n_audio_ctx, hparams.n_audio_state) == (51864, 1500, 384)
+        assert (hparams.n_text_ctx, hparams.n_text_head) == (config.max_target_positions, 6)
         assert (hparams.n_audio_layer, hparams.n_text_layer, hparams.n_mels) == (4, 4, 80)
         assert hparams.ftype == ftype and hparams.languages == ("en",)
         # 7 encoder + 4 decoder tensors outside the blocks, 15 per encoder block, 24 per decoder
@@ -114,7 +116,7 @@ def test_whisper_cpp_matches_torch_on_fleurs(
     for ours, theirs in zip(f16, torch_transcripts, strict=True):
         words = ours.words
         assert words and all(0 <= w.confidence <= 1 for w in words)
-        assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:], strict=False))
+        assert all(a.end <= b.start + 1e-6 for a, b in itertools.pairwise(words))
         assert all(0 <= w.start <= w.end <= ours.duration for w in words)
         assert "".join(w.text for w in words).strip() == ours.text
         if [w.text for w in words] == [w.text for w in theirs.words]:
@@ -194,7 +196,7 @@ def test_bad_ggml_files_are_one_line(f16_export: Path, tmp_path: Path) -> None:
 
 
 def test_whispercpp_backend_refuses_a_model_that_is_not_a_ggml_file() -> None:
-    with pytest.raises(ModelError, match="not a whisper.cpp model file"):
+    with pytest.raises(ModelError, match=r"not a whisper\.cpp model file"):
         build_model(ModelRequest(name="whisper-tiny.en", backend="whispercpp"))
 
 
