@@ -322,13 +322,18 @@ class WhisperCppTranscriber:
     def _segments(
         self, decoded: list[CppSegment], offset: float, limit: float, language: str | None
     ) -> list[Segment]:
-        segments = []
+        segments: list[Segment] = []
+        floor = offset  # words never overlap, across segments either
         for piece in decoded:
             ids = [t.id for t in piece.tokens]
             text = self.engine.text(ids)
             if not text.strip():
                 continue
-            words = self._words(piece, offset, limit, language)
+            words = []
+            for word in self._words(piece, offset, limit, language):
+                start = max(word.start, floor)
+                words.append(replace(word, start=start, end=max(word.end, start)))
+                floor = words[-1].end
             start = round(min(offset + piece.start, limit), 3)
             end = round(min(max(offset + piece.end, start), limit), 3)
             logprobs = [t.logprob for t in piece.tokens]
