@@ -104,7 +104,8 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="torch",
-        help=("what runs the model: torch, onnx or llamacpp (an export folder chooses its own)"),
+        help="what runs the model: torch, onnx (an export folder), llamacpp (a GGUF export) or "
+        "whispercpp (a ggml file); an export is run by its own engine without asking",
     )
 
 

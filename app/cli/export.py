@@ -14,7 +14,7 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "export", help="export a model to ONNX or GGUF", description=__doc__
+        "export", help="export a model to ONNX, GGUF or whisper.cpp ggml", description=__doc__
     )
     formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
     onnx = formats.add_parser("onnx", help="ONNX graphs for onnxruntime", description=__doc__)
@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from voxtune.app.cli.export_gguf import register_gguf
 
     register_gguf(formats)
+
+    from voxtune.app.cli.export_ggml import register_ggml
+
+    register_ggml(formats)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 from voxtune.engine.backends.llamacpp_backend import LLAMACPP
 from voxtune.engine.backends.onnx_backend import ONNX
 from voxtune.engine.backends.torch_backend import TORCH
+from voxtune.engine.backends.whispercpp_backend import WHISPERCPP
 from voxtune.engine.errors import ModelError
 
 if TYPE_CHECKING:
@@ -22,7 +23,9 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS: dict[str, Backend] = {TORCH.name: TORCH, ONNX.name: ONNX, LLAMACPP.name: LLAMACPP}
+BACKENDS: dict[str, Backend] = {
+    backend.name: backend for backend in (TORCH, ONNX, LLAMACPP, WHISPERCPP)
+}
 
 
 def backend_named(name: str) -> Backend:

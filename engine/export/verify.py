@@ -63,7 +63,7 @@ class ExportReport:
     source_bytes: int
     export_bytes: int
     files: dict[str, int]  # every file of the export and its size
-    engine: str = "onnx"  # the backend that ran the export
+    engine: str = "onnx"  # what ran the export: "onnx", "whispercpp", …
 
     @property
     def wer_increase_points(self) -> float:
@@ -77,11 +77,12 @@ class ExportReport:
         return data
 
     def table(self) -> str:
+        export = f"export ({self.engine} {self.quantisation})"
         lines = [
-            f"{'engine':<22}{'WER %':>8}{'RTF':>8}{'size MB':>10}",
-            f"{'source (torch)':<22}{100 * self.source.wer:>8.2f}{self.source.rtf:>8.3f}"
+            f"{'engine':<26}{'WER %':>8}{'RTF':>8}{'size MB':>10}",
+            f"{'source (torch)':<26}{100 * self.source.wer:>8.2f}{self.source.rtf:>8.3f}"
             f"{self.source_bytes / 1e6:>10.1f}",
-            f"{f'export ({self.engine} {self.quantisation})':<22}{100 * self.export.wer:>8.2f}"
+            f"{export:<26}{100 * self.export.wer:>8.2f}"
             f"{self.export.rtf:>8.3f}{self.export_bytes / 1e6:>10.1f}",
         ]
         return "\n".join(lines)

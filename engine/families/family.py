@@ -103,11 +103,12 @@ class Family(Protocol):
     def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
         """Write ``loaded`` (torch, float32) into the folder ``out`` as ``format`` ("onnx", or
         "gguf:<number format>" such as "gguf:q8_0"): graphs or GGUF files, tokenizer/processor
-        and configs. Returns the metadata its loader needs, with
+        and configs; or, for "ggml-<quantisation>" (whisper.cpp's model file), into the file
+        ``out``. Returns the metadata its loader needs, with
         ``files`` (every file the export needs). ModelError when the family cannot."""
         ...
 
     def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
         """An export written by ``export`` ready to decode with its engine (onnxruntime,
-        llama.cpp)."""
+        llama.cpp; whisper.cpp when ``metadata["format"]`` is "ggml")."""
         ...

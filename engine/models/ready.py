@@ -62,6 +62,7 @@ def build_model(request: ModelRequest, options: TranscriptionOptions | None = No
     """Resolve, check ``options`` against the family (before any weights load: a typo costs
     a moment), load with the backend, then the aligner. ModelError names what is wrong."""
     from voxtune.engine.backends import backend_named
+    from voxtune.engine.export.ggml_files import GGML_SOURCE
     from voxtune.engine.export.gguf_files import GGUF_SOURCE
     from voxtune.engine.export.onnx_files import ONNX_SOURCE
     from voxtune.engine.families.table import family_of
@@ -84,6 +85,8 @@ def build_model(request: ModelRequest, options: TranscriptionOptions | None = No
             backend = backend_named("onnx")
         elif info.source == GGUF_SOURCE:
             backend = backend_named("llamacpp")
+        elif info.source == GGML_SOURCE:
+            backend = backend_named("whispercpp")
         family = family_of(info)
         if options is not None:
             family.check_request(info, options)

@@ -41,9 +41,13 @@ class Whisper:
     def offline_transcriber(
         self, loaded: LoadedModel, aligner: LoadedModel | None, *, batch_size: int
     ) -> OfflineTranscriber:
+        refuse_aligner(loaded, aligner)
+        if _is_whispercpp(loaded):
+            from voxtune.engine.families.whisper.whispercpp import WhisperCppTranscriber
+
+            return WhisperCppTranscriber(loaded)
         from voxtune.engine.families.whisper.transcriber import Transcriber
 
-        refuse_aligner(loaded, aligner)
         return Transcriber(loaded, batch_size=batch_size)
 
     def stream_decoder(
@@ -52,24 +56,45 @@ class Whisper:
         from voxtune.engine.families.whisper.continuation import ContinuationDecoder
 
         refuse_aligner(loaded, aligner)
+        if _is_whispercpp(loaded):
+            raise ModelError(
+                f"{loaded.info.name}: live transcription runs on the torch or onnx backend; "
+                f"the whispercpp backend transcribes files"
+            )
         return ContinuationDecoder(loaded, options)
 
     def tune_recipe(self, loaded: LoadedModel) -> TuneFamily:
+        if _is_whispercpp(loaded):
+            raise ModelError(f"{loaded.info.name}: a ggml file cannot be tuned (tune its source)")
         from voxtune.engine.families.whisper.tune import WhisperFamily
 
         return WhisperFamily(loaded)
 
     def export(self, loaded: LoadedModel, out: Path, format: str) -> dict[str, Any]:
+        if format.startswith("ggml-"):  # whisper.cpp's model file, "ggml-<quantisation>"
+            from voxtune.engine.families.whisper.ggml_export import export_ggml
+
+            return export_ggml(loaded, out, format.removeprefix("ggml-"))
         if format != "onnx":
-            raise ModelError(f"{loaded.info.name}: Whisper exports to onnx, not {format}")
+            raise ModelError(f"{loaded.info.name}: Whisper exports to onnx or ggml, not {format}")
         from voxtune.engine.families.whisper.onnx_export import export_whisper
 
         return export_whisper(loaded, out)
 
     def load_export(self, info: ModelInfo, metadata: Mapping[str, Any], device: str) -> LoadedModel:
+        if metadata.get("format") == "ggml":
+            from voxtune.engine.families.whisper.whispercpp import load_whispercpp
+
+            return load_whispercpp(info, device)
         from voxtune.engine.families.whisper.onnx_runner import load_onnx_whisper
 
         return load_onnx_whisper(info, dict(metadata), device)
+
+
+def _is_whispercpp(loaded: LoadedModel) -> bool:
+    from voxtune.engine.export.ggml_files import GGML_SOURCE
+
+    return loaded.info.source == GGML_SOURCE
 
 
 def refuse_aligner(loaded: LoadedModel, aligner: LoadedModel | None) -> None:
