@@ -75,7 +75,8 @@ def test_a_registered_family_claims_its_folders_and_builds(ticks_folder: Path) -
 
 def test_unknown_backend_and_family_are_one_line_errors(tiny_whisper: Path) -> None:
     with pytest.raises(
-        ModelError, match=r"^unknown backend 'tensorrt' \(choose from torch, onnx, llamacpp, whispercpp\)$"
+        ModelError,
+        match=r"^unknown backend 'tensorrt' \(choose from torch, onnx, llamacpp, whispercpp\)$",
     ):
         build_model(ModelRequest(name=str(tiny_whisper), backend="tensorrt"))
     with pytest.raises(ModelError, match=r"no-such-module:X: cannot load this model family"):
