@@ -30,7 +30,8 @@ def build_window(app: QApplication) -> MainWindow:
     app.setWindowIcon(app_icon())
     store = open_qsettings()
     settings = load_settings(store)
-    bridge = EngineBridge(EngineConfig(db_path=str(jobs_db()), device=settings.device))
+    config = EngineConfig(db_path=str(jobs_db()), device=settings.device, backend=settings.backend)
+    bridge = EngineBridge(config)
     window = MainWindow(bridge, store, gpu_available=gpu_available())
     bridge.start()
     return window

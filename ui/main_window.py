@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         if settings == self.settings:
             return
         device_changed = settings.device != self.settings.device
+        backend_changed = settings.backend != self.settings.backend
         theme_changed = settings.theme != self.settings.theme
         self.settings = settings
         save_settings(self.store, settings)
@@ -243,8 +244,8 @@ class MainWindow(QMainWindow):
         self.settings_tab.load(settings)
         if theme_changed:
             self.apply_theme(settings.theme)
-        if device_changed:
-            self.bridge.set_device(settings.device)
+        if device_changed or backend_changed:
+            self.bridge.set_engine(settings.device, settings.backend)
             self.bridge.restart()
 
     # -- engine ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -20,9 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voxtune.ui.settings import DEVICES, UiSettings
+from voxtune.ui.settings import BACKENDS, DEVICES, UiSettings
 
-DEVICE_NOTE = "Changing the device restarts the engine."
+DEVICE_NOTE = "Changing the device or the backend restarts the engine."
+BACKEND_TIPS = {
+    "torch": "PyTorch: runs every model; tuning always uses it.",
+    "onnx": "ONNX Runtime: a model is exported once (voxtune export onnx) and run from there.",
+}
 MIN_LONGEST_CUE = 0.5  # seconds; the rules need a positive maximum
 LANGUAGES = ("", "en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
 
@@ -56,6 +61,12 @@ class SettingsTab(QWidget):
         if not gpu_available:
             self.device_box.model().item(1).setEnabled(False)
             self.device_box.setToolTip("No GPU found on this machine")
+        self.backend_box = QComboBox()
+        for backend in BACKENDS:
+            self.backend_box.addItem("PyTorch" if backend == "torch" else "ONNX Runtime", backend)
+            self.backend_box.setItemData(
+                self.backend_box.count() - 1, BACKEND_TIPS[backend], Qt.ItemDataRole.ToolTipRole
+            )
         self.chars_spin = QSpinBox()
         self.chars_spin.setRange(10, 120)
         self.lines_spin = QSpinBox()
@@ -66,7 +77,8 @@ class SettingsTab(QWidget):
         self.min_duration_spin.valueChanged.connect(self._keep_durations_ordered)
 
         for narrow in (
-            self.language_box, self.beam_spin, self.device_box, self.chars_spin, self.lines_spin,
+            self.language_box, self.beam_spin, self.device_box, self.backend_box,
+            self.chars_spin, self.lines_spin,
             self.min_duration_spin, self.max_duration_spin,
         ):  # fmt: skip
             narrow.setMaximumWidth(200)
@@ -75,6 +87,7 @@ class SettingsTab(QWidget):
         form.addRow("Language:", self.language_box)
         form.addRow("Beam size:", self.beam_spin)
         form.addRow("Device:", self.device_box)
+        form.addRow("Backend:", self.backend_box)
         form.addRow("Subtitle characters per line:", self.chars_spin)
         form.addRow("Subtitle lines per cue:", self.lines_spin)
         form.addRow("Shortest cue:", self.min_duration_spin)
@@ -92,7 +105,7 @@ class SettingsTab(QWidget):
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.load(settings())
-        for box in (self.language_box, self.device_box):
+        for box in (self.language_box, self.device_box, self.backend_box):
             box.currentIndexChanged.connect(self._update_state)
         for editable in (self.model_box, self.language_box):
             editable.editTextChanged.connect(self._update_state)
@@ -149,6 +162,7 @@ class SettingsTab(QWidget):
             self.language_box.setEditText(settings.language)
         self.beam_spin.setValue(settings.beam_size)
         self.device_box.setCurrentIndex(max(0, self.device_box.findData(settings.device)))
+        self.backend_box.setCurrentIndex(max(0, self.backend_box.findData(settings.backend)))
         self.chars_spin.setValue(settings.max_line_chars)
         self.lines_spin.setValue(settings.max_lines)
         self.max_duration_spin.setMinimum(MIN_LONGEST_CUE)  # a saved maximum is not clamped
@@ -170,6 +184,7 @@ class SettingsTab(QWidget):
             language=language,
             beam_size=self.beam_spin.value(),
             device=self.device_box.currentData(),
+            backend=self.backend_box.currentData(),
             max_line_chars=self.chars_spin.value(),
             max_lines=self.lines_spin.value(),
             min_duration=self.min_duration_spin.value(),

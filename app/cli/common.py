@@ -101,10 +101,14 @@ def subtitle_rules(args: argparse.Namespace) -> SubtitleRules:
 
 
 def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    from voxtune.engine.backends import BACKENDS
+
     parser.add_argument(
         "--backend",
         default="torch",
-        help="what runs the model: torch, or onnx (an export folder; chosen by itself)",
+        choices=tuple(BACKENDS),
+        help="what runs the model: torch, or onnx (an export folder runs on onnx by itself; "
+        "another model is exported once into the model store)",
     )
 
 
