@@ -3,7 +3,8 @@
 Prints wall time, CPU time of the process, real-time factor and WER of each, and the ratios
 to faster-whisper (CPU seconds move less with others' load on a shared machine), at float32 and
 at int8 (Voxtune torch: dynamic int8 Linear layers; Voxtune onnx: the same weights exported
-by ``voxtune export onnx``, int8 per-channel 7-bit MatMul weights; faster-whisper: CTranslate2 int8).
+by ``voxtune export onnx``, int8 per-channel 7-bit MatMul weights; faster-whisper:
+CTranslate2 int8).
 Both decode with beam 5, English, silero VAD and word timestamps on.
 
     .venv/bin/python tests/bench/bench_transcribe.py [--set dev|ivr40|all] [--threads 2]
