@@ -10,6 +10,9 @@ class EngineConfig:
     db_path: str  # the job store (the app passes voxtune.engine.home.jobs_db())
     device: str = "cpu"  # "cpu" | "cuda"
     dtype: str = "float32"
+    # What runs the models: "torch", or "onnx" (an export folder; any other model is exported
+    # once into the model store's onnx folder, see engine/backends/onnx_backend.py).
+    backend: str = "torch"
     threads: int | None = None  # torch intra-op threads; None: torch's default
     # Short files (one window, <= 30 s) decoded together; 1 decodes every file on its own.
     batch_size: int = 8

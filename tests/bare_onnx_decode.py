@@ -41,9 +41,13 @@ def greedy_transcribe(export: Path, audio_path: Path, max_tokens: int = 200) -> 
         for name in ("encoder.onnx", "cross_kv.onnx", "decoder.onnx")
     )
     [states] = encoder.run(None, {"input_features": features})
-    cross_keys, cross_values = cross_kv.run(None, {"encoder_states": states})
-    layers, width = meta["decoder_layers"], meta["d_model"]
-    keys = values = np.zeros((layers, 1, 0, width), np.float32)
+    # One key and one value per decoder layer, named as the decoder's inputs expect.
+    cross_names = [o.name for o in cross_kv.get_outputs()]
+    cross = dict(zip(cross_names, cross_kv.run(None, {"encoder_states": states}), strict=True))
+    self_names = [i.name for i in decoder.get_inputs() if i.name.startswith("self_")]
+    heads = meta["decoder_attention_heads"]
+    empty = np.zeros((1, heads, 0, meta["d_model"] // heads), np.float32)
+    cache = {name: empty for name in self_names}
     # <|startoftranscript|> (+ language and task on multilingual models) <|notimestamps|>
     ids = [generation["decoder_start_token_id"]]
     if generation.get("is_multilingual"):
@@ -53,11 +57,11 @@ def greedy_transcribe(export: Path, audio_path: Path, max_tokens: int = 200) -> 
     written: list[int] = []
     step = np.array([ids], np.int64)
     for _ in range(max_tokens):
-        logits, keys, values, _ = decoder.run(
-            None,
-            {"input_ids": step, "self_keys": keys, "self_values": values,
-             "cross_keys": cross_keys, "cross_values": cross_values},
-        )  # fmt: skip
+        last = np.array([step.shape[1] - 1], np.int64)  # logits of the last position only
+        logits, *grown, _ = decoder.run(
+            None, {"input_ids": step, "logit_positions": last, **cache, **cross}
+        )
+        cache = dict(zip(self_names, grown, strict=True))
         token = int(logits[0, -1].argmax())
         if token == eot:
             break

@@ -132,9 +132,16 @@ def test_partial_export_names_the_missing_file(float_export: Path, tmp_path: Pat
     assert len(lines) == 1 and "decoder.onnx" in lines[0], result.stderr
 
 
-def test_onnx_backend_refuses_a_model_that_is_not_an_export() -> None:
-    with pytest.raises(ModelError, match="not an ONNX export"):
-        build_model(ModelRequest(name="whisper-tiny.en", backend="onnx"))
+def test_an_export_of_an_older_graph_format_asks_for_a_new_export(
+    float_export: Path, tmp_path: Path
+) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(float_export, old)
+    metadata = json.loads((old / "voxtune-onnx.json").read_text())
+    del metadata["graph_format"]  # as Voxtune wrote it before per-layer caches
+    (old / "voxtune-onnx.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match=r"graph format 1, this one reads 2\).*export it again"):
+        build_model(ModelRequest(name=str(old), backend="onnx"))
 
 
 def test_bare_onnxruntime_greedy_decode(float_export: Path, english_dev) -> None:  # type: ignore[no-untyped-def]

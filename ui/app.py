@@ -31,7 +31,10 @@ def build_window(app: QApplication) -> MainWindow:
     store = open_qsettings()
     settings = load_settings(store)
     config = EngineConfig(
-        db_path=str(jobs_db()), device=settings.device, cluster=settings.cluster or None
+        db_path=str(jobs_db()),
+        device=settings.device,
+        backend=settings.backend,
+        cluster=settings.cluster or None,
     )
     bridge = EngineBridge(config)
     window = MainWindow(bridge, store, gpu_available=gpu_available())

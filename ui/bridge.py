@@ -101,9 +101,10 @@ class EngineBridge(QObject):
         self._timer.start()
         self.engine_restarted.emit()
 
-    def set_device(self, device: str) -> None:
-        """Use ``device`` ("cpu" | "cuda") from the next engine start on."""
-        self.config = replace(self.config, device=device)
+    def set_engine(self, device: str, backend: str) -> None:
+        """Use ``device`` ("cpu" | "cuda") and ``backend`` ("torch" | "onnx") from the next
+        engine start on."""
+        self.config = replace(self.config, device=device, backend=backend)
         self.client.config = self.config
 
     def set_cluster(self, address: str) -> None:

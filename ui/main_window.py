@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
             return
         device_changed = settings.device != self.settings.device
         cluster_changed = settings.cluster != self.settings.cluster
+        backend_changed = settings.backend != self.settings.backend
         theme_changed = settings.theme != self.settings.theme
         hotkey_changed = settings.hotkey != self.settings.hotkey
         self.settings = settings
@@ -250,8 +251,8 @@ class MainWindow(QMainWindow):
             self.apply_theme(settings.theme)
         if hotkey_changed:
             self._set_hotkey(settings.hotkey)
-        if device_changed or cluster_changed:
-            self.bridge.set_device(settings.device)
+        if device_changed or backend_changed or cluster_changed:
+            self.bridge.set_engine(settings.device, settings.backend)
             self.bridge.set_cluster(settings.cluster)
             self.bridge.restart()
 

@@ -18,6 +18,7 @@ from voxtune.engine.subtitles import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.types import TranscriptionOptions
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
+BACKENDS: tuple[str, ...] = ("torch", "onnx")  # engine/backends; the UI may not import it
 THEMES: tuple[str, ...] = ("system", "light", "dark")
 # The UiSettings fields that make the SubtitleRules: reset together when they do not fit.
 _RULE_FIELDS = ("max_line_chars", "max_lines", "min_duration", "max_duration")
@@ -29,6 +30,7 @@ class UiSettings:
     language: str = ""  # "" lets the model detect it
     beam_size: int = 5
     device: str = "cpu"
+    backend: str = "torch"  # what the engine runs models with (EngineConfig.backend)
     output_dir: str = field(default_factory=lambda: str(Path.home() / "Voxtune"))
     formats: tuple[str, ...] = ("srt",)
     max_line_chars: int = DEFAULT_RULES.max_line_chars
@@ -69,7 +71,13 @@ def load_settings(store: QSettings) -> UiSettings:
     formats = tuple(x for x in OUTPUT_FORMATS if x in loaded.formats) or defaults.formats
     device = loaded.device if loaded.device in DEVICES else defaults.device
     theme = loaded.theme if loaded.theme in THEMES else defaults.theme
-    fixed: dict[str, object] = {"formats": formats, "device": device, "theme": theme}
+    backend = loaded.backend if loaded.backend in BACKENDS else defaults.backend
+    fixed: dict[str, object] = {
+        "formats": formats,
+        "device": device,
+        "theme": theme,
+        "backend": backend,
+    }
     try:
         loaded.subtitle_rules()
     except VoxtuneError:  # a hand-edited file; every job would be refused with these

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,9 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from voxtune.ui.dictation import DEFAULT_HOTKEY, availability, check_hotkey
-from voxtune.ui.settings import DEVICES, UiSettings
+from voxtune.ui.settings import BACKENDS, DEVICES, UiSettings
 
-DEVICE_NOTE = "Changing the device or the cluster restarts the engine."
+DEVICE_NOTE = "Changing the device, the backend or the cluster restarts the engine."
+BACKEND_TIPS = {
+    "torch": "PyTorch: runs every model; tuning always uses it.",
+    "onnx": "ONNX Runtime: a model is exported once (voxtune export onnx) and run from there.",
+}
 MIN_LONGEST_CUE = 0.5  # seconds; the rules need a positive maximum
 LANGUAGES = ("", "en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
 
@@ -60,6 +65,12 @@ class SettingsTab(QWidget):
         if not gpu_available:
             self.device_box.model().item(1).setEnabled(False)
             self.device_box.setToolTip("No GPU found on this machine")
+        self.backend_box = QComboBox()
+        for backend in BACKENDS:
+            self.backend_box.addItem("PyTorch" if backend == "torch" else "ONNX Runtime", backend)
+            self.backend_box.setItemData(
+                self.backend_box.count() - 1, BACKEND_TIPS[backend], Qt.ItemDataRole.ToolTipRole
+            )
         # Checked by the engine when it starts (it joins the cluster); the app has no Ray.
         self.cluster_edit = QLineEdit()
         self.cluster_edit.setPlaceholderText("ray://HOST:10001 (empty: this machine)")
@@ -84,7 +95,8 @@ class SettingsTab(QWidget):
         hotkey_row.addWidget(self.hotkey_note, 1)
 
         for narrow in (
-            self.language_box, self.beam_spin, self.device_box, self.chars_spin, self.lines_spin,
+            self.language_box, self.beam_spin, self.device_box, self.backend_box,
+            self.chars_spin, self.lines_spin,
             self.min_duration_spin, self.max_duration_spin,
         ):  # fmt: skip
             narrow.setMaximumWidth(200)
@@ -93,6 +105,7 @@ class SettingsTab(QWidget):
         form.addRow("Language:", self.language_box)
         form.addRow("Beam size:", self.beam_spin)
         form.addRow("Device:", self.device_box)
+        form.addRow("Backend:", self.backend_box)
         form.addRow("Cluster (Files tab):", self.cluster_edit)
         form.addRow("Subtitle characters per line:", self.chars_spin)
         form.addRow("Subtitle lines per cue:", self.lines_spin)
@@ -112,7 +125,7 @@ class SettingsTab(QWidget):
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.load(settings())
-        for box in (self.language_box, self.device_box):
+        for box in (self.language_box, self.device_box, self.backend_box):
             box.currentIndexChanged.connect(self._update_state)
         for editable in (self.model_box, self.language_box):
             editable.editTextChanged.connect(self._update_state)
@@ -175,6 +188,7 @@ class SettingsTab(QWidget):
             self.language_box.setEditText(settings.language)
         self.beam_spin.setValue(settings.beam_size)
         self.device_box.setCurrentIndex(max(0, self.device_box.findData(settings.device)))
+        self.backend_box.setCurrentIndex(max(0, self.backend_box.findData(settings.backend)))
         self.cluster_edit.setText(settings.cluster)
         self.chars_spin.setValue(settings.max_line_chars)
         self.lines_spin.setValue(settings.max_lines)
@@ -198,6 +212,7 @@ class SettingsTab(QWidget):
             language=language,
             beam_size=self.beam_spin.value(),
             device=self.device_box.currentData(),
+            backend=self.backend_box.currentData(),
             cluster=self.cluster_edit.text().strip(),
             max_line_chars=self.chars_spin.value(),
             max_lines=self.lines_spin.value(),

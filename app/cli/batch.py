@@ -162,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         db_path=str(store.path),
         device=args.device,
         dtype=args.dtype,
+        backend=args.backend,
         threads=args.threads,
         batch_size=args.batch_size,
         cluster=args.cluster,

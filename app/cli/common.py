@@ -101,11 +101,15 @@ def subtitle_rules(args: argparse.Namespace) -> SubtitleRules:
 
 
 def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    from voxtune.engine.backends import BACKENDS
+
     parser.add_argument(
         "--backend",
         default="torch",
-        help="what runs the model: torch, onnx (an export folder), llamacpp (a GGUF export) or "
-        "whispercpp (a ggml file); an export is run by its own engine without asking",
+        choices=tuple(BACKENDS),
+        help="what runs the model: torch, onnx (an export folder; another model is exported "
+        "once into the model store), llamacpp (a GGUF export) or whispercpp (a ggml file); an "
+        "export is run by its own engine without asking",
     )
 
 

@@ -36,7 +36,11 @@ class ModelCache:
         if self._transcriber is None or (name, aligner) != self._key:
             self._transcriber = None  # let the old weights go before the new ones load
             request = ModelRequest(
-                name=name, dtype=self.config.dtype, device=self.config.device, aligner=aligner
+                name=name,
+                backend=self.config.backend,
+                dtype=self.config.dtype,
+                device=self.config.device,
+                aligner=aligner,
             )
             ready = build_model(request)
             self._transcriber = ready.offline_transcriber(batch_size=self.config.batch_size)

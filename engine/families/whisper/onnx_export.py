@@ -16,6 +16,10 @@ from voxtune.engine.export.onnx_files import OPSET
 from voxtune.engine.families.whisper.onnx_graphs import CrossKeyValues, DecoderStep, EncoderGraph
 from voxtune.engine.models.info import LoadedModel
 
+# 2: per-layer caches in the attention's own layout, cross keys/values broadcast over beams,
+# logits at chosen positions only. Version 1 (stacked caches) is refused with a re-export hint.
+GRAPH_FORMAT = 2
+
 
 def alignment_heads(model) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
     heads = getattr(model.generation_config, "alignment_heads", None) or []
@@ -31,13 +35,32 @@ def export_whisper_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
     # then ignores it (``alignment_heads`` in the metadata stays empty), as the torch path does.
     graph_heads = heads or [(config.decoder_layers - 1, 0)]
     layers, width = config.decoder_layers, config.d_model
+    heads_n = config.decoder_attention_heads
+    head_dim = width // heads_n
     features = torch.zeros(1, config.num_mel_bins, 2 * config.max_source_positions)
     with torch.inference_mode():
         states = model.model.encoder(features).last_hidden_state
     frames = states.shape[1]
     ids = torch.zeros(1, 2, dtype=torch.long)
-    past = torch.zeros(layers, 1, 3, width)
-    cross = torch.zeros(layers, 1, frames, width)
+    positions = torch.tensor([1], dtype=torch.long)
+    past = torch.zeros(1, heads_n, 3, head_dim)
+    cross_k = torch.zeros(1, heads_n, head_dim, frames)
+    cross_v = torch.zeros(1, heads_n, frames, head_dim)
+    names = cache_names(layers)
+    cache_axes = {0: "batch", 2: "past"}
+    cross_axes = {0: "cross_batch"}
+    decoder_axes: dict[str, dict[int, str]] = {
+        "input_ids": {0: "batch", 1: "tokens"},
+        "logit_positions": {0: "positions"},
+        "logits": {0: "batch", 1: "positions"},
+        "alignment_scores": {0: "batch", 2: "tokens"},
+    }
+    for name in names["self_in"]:
+        decoder_axes[name] = cache_axes
+    for name in names["self_out"]:
+        decoder_axes[name] = {0: "batch", 2: "total"}
+    for name in names["cross"]:
+        decoder_axes[name] = cross_axes
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values
         _export(
@@ -47,21 +70,19 @@ def export_whisper_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
         )  # fmt: skip
         _export(
             CrossKeyValues(model), (states,), out / "cross_kv.onnx",
-            ["encoder_states"], ["cross_keys", "cross_values"],
-            {"encoder_states": {0: "batch"}, "cross_keys": {1: "batch"},
-             "cross_values": {1: "batch"}},
+            ["encoder_states"], names["cross"],
+            {"encoder_states": {0: "batch"}, **{n: {0: "batch"} for n in names["cross"]}},
         )  # fmt: skip
-        cache_axes = {1: "batch", 2: "past"}
+        # Distinct tensors: the tracer would merge inputs fed the same tensor object.
+        caches = [past.clone() for _ in range(2 * layers)]
+        caches += [cross_k.clone() for _ in range(layers)]
+        caches += [cross_v.clone() for _ in range(layers)]
         _export(
-            DecoderStep(model, graph_heads), (ids, past, past, cross, cross),
+            DecoderStep(model, graph_heads), (ids, positions, *_interleave(caches, layers)),
             out / "decoder.onnx",
-            ["input_ids", "self_keys", "self_values", "cross_keys", "cross_values"],
-            ["logits", "new_self_keys", "new_self_values", "alignment_scores"],
-            {"input_ids": {0: "batch", 1: "tokens"}, "self_keys": cache_axes,
-             "self_values": cache_axes, "cross_keys": {1: "batch"},
-             "cross_values": {1: "batch"}, "logits": {0: "batch", 1: "tokens"},
-             "new_self_keys": {1: "batch", 2: "total"}, "new_self_values": {1: "batch", 2: "total"},
-             "alignment_scores": {0: "batch", 2: "tokens"}},
+            ["input_ids", "logit_positions", *names["self_in"], *_pairs(names["cross"])],
+            ["logits", *names["self_out"], "alignment_scores"],
+            decoder_axes,
         )  # fmt: skip
     return {
         "alignment_heads": [list(h) for h in heads],
@@ -72,7 +93,31 @@ def export_whisper_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
         "max_target_positions": config.max_target_positions,
         "encoder_frames": int(frames),
         "num_mel_bins": config.num_mel_bins,
+        "graph_format": GRAPH_FORMAT,
     }
+
+
+def cache_names(layers: int) -> dict[str, list[str]]:
+    """Graph input/output names: the self-attention cache interleaved per layer (key, value),
+    the cross-attention keys of every layer then its values (as ``cross_kv.onnx`` writes)."""
+    self_in = [f"self_{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
+    return {
+        "self_in": self_in,
+        "self_out": [f"new_{name}" for name in self_in],
+        "cross": [f"cross_key_{i}" for i in range(layers)]
+        + [f"cross_value_{i}" for i in range(layers)],
+    }
+
+
+def _pairs(cross: list[str]) -> list[str]:
+    """Cross names as the decoder takes them: key then value, layer by layer."""
+    layers = len(cross) // 2
+    return [name for i in range(layers) for name in (cross[i], cross[layers + i])]
+
+
+def _interleave(caches: list[torch.Tensor], layers: int) -> list[torch.Tensor]:
+    cross = caches[2 * layers :]
+    return caches[: 2 * layers] + [cross[j] for i in range(layers) for j in (i, layers + i)]
 
 
 def _export(module, args, path: Path, inputs, outputs, axes) -> None:  # type: ignore[no-untyped-def]

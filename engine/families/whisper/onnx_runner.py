@@ -25,10 +25,15 @@ GRAPHS = ("encoder.onnx", "cross_kv.onnx", "decoder.onnx")
 
 @dataclass
 class OnnxCache:
-    self_keys: np.ndarray  # [layers, batch, past, width]
-    self_values: np.ndarray
-    cross_keys: np.ndarray  # [layers, batch, frames, width], computed once per window
-    cross_values: np.ndarray
+    # Per layer, interleaved key, value: [batch, heads, past, head_dim] each.
+    self_attention: list[np.ndarray]
+    # Per layer, interleaved key ([batch, heads, head_dim, frames]), value; computed once per
+    # window. Batch 1 under beam search: every beam hears the same audio.
+    cross_attention: list[np.ndarray]
+
+    @property
+    def batch(self) -> int:
+        return self.self_attention[0].shape[0]
 
 
 def session_options(threads: int | None = None):  # type: ignore[no-untyped-def]
@@ -58,6 +63,14 @@ class OnnxRunner:
     def __init__(self, folder: Path, metadata: dict, device: str = "cpu") -> None:
         import onnxruntime as ort
 
+        from voxtune.engine.families.whisper.onnx_export import GRAPH_FORMAT, cache_names
+
+        if metadata.get("graph_format") != GRAPH_FORMAT:
+            raise ModelError(
+                f"{folder}: an ONNX export from an earlier Voxtune (graph format "
+                f"{metadata.get('graph_format', 1)}, this one reads {GRAPH_FORMAT}); "
+                "export it again with `voxtune export onnx`"
+            )
         self.folder = folder
         self.metadata = metadata
         self.config = SimpleNamespace(**_json(folder / "config.json"))
@@ -73,7 +86,12 @@ class OnnxRunner:
             raise ModelError(f"{folder}: cannot load the ONNX export ({line})") from exc
         self.layers = int(metadata["decoder_layers"])
         self.width = int(metadata["d_model"])
-        self.graph_heads = int(metadata.get("graph_alignment_heads", 1))
+        self.heads = int(metadata["decoder_attention_heads"])
+        names = cache_names(self.layers)
+        self.self_inputs = names["self_in"]
+        # cross_kv.onnx writes every key, then every value; the decoder takes them per layer.
+        self.cross_order = [j for i in range(self.layers) for j in (i, self.layers + i)]
+        self.cross_inputs = [names["cross"][j] for j in self.cross_order]
 
     @property
     def device(self) -> torch.device:
@@ -84,53 +102,54 @@ class OnnxRunner:
         return torch.from_numpy(states)
 
     def _fresh(self, states: torch.Tensor) -> OnnxCache:
-        keys, values = self.cross_kv.run(None, {"encoder_states": _array(states)})
-        empty = np.zeros((self.layers, keys.shape[1], 0, self.width), np.float32)
-        return OnnxCache(empty, empty, keys, values)
+        if states.shape[0] > 1 and states.stride(0) == 0:
+            states = states[:1]  # rows expanded from one window (a beam): encode it once
+        outputs = self.cross_kv.run(None, {"encoder_states": _array(states)})
+        empty = np.zeros((states.shape[0], self.heads, 0, self.width // self.heads), np.float32)
+        return OnnxCache([empty] * (2 * self.layers), [outputs[j] for j in self.cross_order])
 
-    def _run(self, ids: torch.Tensor, cache: OnnxCache) -> tuple[np.ndarray, OnnxCache, Any]:
-        logits, keys, values, scores = self.decoder.run(
-            None,
-            {
-                "input_ids": _array(ids).astype(np.int64),
-                "self_keys": cache.self_keys,
-                "self_values": cache.self_values,
-                "cross_keys": cache.cross_keys,
-                "cross_values": cache.cross_values,
-            },
-        )
-        return logits, OnnxCache(keys, values, cache.cross_keys, cache.cross_values), scores
+    def _run(
+        self, ids: torch.Tensor, cache: OnnxCache, logits_from: int
+    ) -> tuple[np.ndarray, OnnxCache, Any]:
+        batch, length = ids.shape
+        self_cache = cache.self_attention
+        if cache.batch != batch:  # a fresh cache of a beam: its empty rows, one per beam
+            self_cache = [np.zeros((batch, *a.shape[1:]), np.float32) for a in self_cache]
+        feeds: dict[str, np.ndarray] = {
+            "input_ids": _array(ids).astype(np.int64, copy=False),
+            "logit_positions": np.arange(logits_from, length, dtype=np.int64),
+        }
+        feeds.update(zip(self.self_inputs, self_cache, strict=True))
+        feeds.update(zip(self.cross_inputs, cache.cross_attention, strict=True))
+        outputs = self.decoder.run(None, feeds)
+        grown = OnnxCache(outputs[1:-1], cache.cross_attention)
+        return outputs[0], grown, outputs[-1]
 
     def decode(
-        self, ids: torch.Tensor, states: torch.Tensor, cache: Any
+        self, ids: torch.Tensor, states: torch.Tensor, cache: Any, logits_from: int = 0
     ) -> tuple[torch.Tensor, Any]:
-        logits, cache, _ = self._run(ids, cache if cache is not None else self._fresh(states))
+        fresh = cache if cache is not None else self._fresh(states)
+        logits, cache, _ = self._run(ids, fresh, logits_from)
         return torch.from_numpy(logits), cache
 
     def reorder(self, cache: OnnxCache, rows: Sequence[int]) -> OnnxCache:
         index = np.asarray(list(rows), dtype=np.int64)
-        return OnnxCache(
-            cache.self_keys[:, index],
-            cache.self_values[:, index],
-            cache.cross_keys[:, index],
-            cache.cross_values[:, index],
-        )
+        cross = cache.cross_attention
+        if cross[0].shape[0] != 1:  # a batch-1 cross cache serves any number of beams
+            cross = [a[index] for a in cross]
+        return OnnxCache([a[index] for a in cache.self_attention], cross)
 
     def crop(self, cache: OnnxCache, drop: int) -> OnnxCache:
         if not drop:
             return cache
-        keep = cache.self_keys.shape[2] - drop
-        return OnnxCache(
-            cache.self_keys[:, :, :keep],
-            cache.self_values[:, :, :keep],
-            cache.cross_keys,
-            cache.cross_values,
-        )
+        keep = cache.self_attention[0].shape[2] - drop
+        kept = [np.ascontiguousarray(a[:, :, :keep]) for a in cache.self_attention]
+        return OnnxCache(kept, cache.cross_attention)
 
     def teacher_forced(
         self, ids: torch.Tensor, states: torch.Tensor, heads: Sequence[tuple[int, int]]
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        logits, _, scores = self._run(ids, self._fresh(states))
+        logits, _, scores = self._run(ids, self._fresh(states), 0)
         if not heads:
             return torch.from_numpy(logits), None
         return torch.from_numpy(logits), torch.from_numpy(scores)

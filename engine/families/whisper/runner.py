@@ -23,10 +23,12 @@ class WhisperRunner(Protocol):
         ...
 
     def decode(
-        self, ids: torch.Tensor, states: torch.Tensor, cache: Any
+        self, ids: torch.Tensor, states: torch.Tensor, cache: Any, logits_from: int = 0
     ) -> tuple[torch.Tensor, Any]:
-        """float32 logits [batch, tokens, vocab] of ``ids`` after ``cache`` (None: from the
-        start; the cross-attention keys/values of ``states`` are computed then, once)."""
+        """float32 logits [batch, tokens - logits_from, vocab] of ``ids`` after ``cache``
+        (None: from the start; the cross-attention keys/values of ``states`` are computed
+        then, once). Positions before ``logits_from`` get no logits: the vocabulary
+        projection is the largest product of a step, and a loop wants only the last."""
         ...
 
     def reorder(self, cache: Any, rows: Sequence[int]) -> Any:
@@ -63,12 +65,13 @@ class TorchRunner:
 
     @torch.inference_mode()
     def decode(
-        self, ids: torch.Tensor, states: torch.Tensor, cache: Any
+        self, ids: torch.Tensor, states: torch.Tensor, cache: Any, logits_from: int = 0
     ) -> tuple[torch.Tensor, Any]:
         out = self.model.model.decoder(
             input_ids=ids, encoder_hidden_states=states, cache=cache, use_cache=True
         )
-        return self.model.proj_out(out.last_hidden_state).float(), out.cache
+        hidden = out.last_hidden_state[:, logits_from:]
+        return self.model.proj_out(hidden).float(), out.cache
 
     def reorder(self, cache: Any, rows: Sequence[int]) -> Any:
         index = torch.tensor(list(rows), device=self.model.device)
