@@ -1,4 +1,5 @@
-"""Step 1, Data: a folder or a manifest, every row checked by the engine before anything else.
+"""Step 1, Data: a folder or a manifest, or sentences recorded in the app (``tune_record``);
+every row checked by the engine before anything else.
 
 The check is ``CheckTuneData``: the engine reads the set the way the tune will (any layout
 ``voxtune finetune`` takes), decodes every clip and names each row it cannot train on with
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,11 +29,12 @@ MANIFESTS = "Manifests (*.tsv *.csv *.jsonl)"
 
 
 class DataPage(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, recorder: QWidget | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         intro = QLabel(
             "Recordings of your own words: a folder of audio files with same-named .txt "
-            "transcripts, or a manifest (TSV/CSV with audio and text columns, or JSONL)."
+            "transcripts, or a manifest (TSV/CSV with audio and text columns, or JSONL). "
+            "No recordings yet? Record them here."
         )
         intro.setWordWrap(True)
         self.path = QLineEdit()
@@ -53,9 +56,17 @@ class DataPage(QWidget):
         row.addWidget(self.path, 1)
         for button in (self.folder_button, self.manifest_button, self.check_button):
             row.addWidget(button)
+        files = QWidget()
+        files_layout = QVBoxLayout(files)
+        files_layout.addWidget(intro)
+        files_layout.addLayout(row)
+        files_layout.addStretch(1)
+        self.sources = QTabWidget()
+        self.sources.addTab(files, "Files on disk")
+        if recorder is not None:
+            self.sources.addTab(recorder, "Record in the app")
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(row)
+        layout.addWidget(self.sources, 3)
         layout.addWidget(self.summary)
         layout.addWidget(self.bad_rows, 1)
         self.report: p.TuneDataReport | None = None

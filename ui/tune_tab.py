@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
 from voxtune.engine import protocol as p
 from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.tune.events import EvalDone, TuneEvent, WorstUtterance
+from voxtune.engine.tune.recordings import RecordingSet
 from voxtune.ui import tune_pending
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.settings import UiSettings
 from voxtune.ui.tune_data_page import DataPage
 from voxtune.ui.tune_plan import default_out, registered_name, tune_config
 from voxtune.ui.tune_plan_page import PlanPage
+from voxtune.ui.tune_record import RecordPanel
 from voxtune.ui.tune_result_page import ResultPage
 from voxtune.ui.tune_train_page import TrainPage
 
@@ -48,6 +50,7 @@ class TuneTab(QWidget):
         parent: QWidget | None = None,
         *,
         pending_record: Path | None = None,
+        recordings: RecordingSet | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
@@ -76,7 +79,10 @@ class TuneTab(QWidget):
         bar.addWidget(self.resume_label, 1)
         bar.addWidget(self.resume_button)
         bar.addWidget(self.discard_button)
-        self.data_page, self.plan_page = DataPage(), PlanPage()
+        self.record_panel = RecordPanel(
+            bridge, lambda: self._settings().input_device or None, recordings
+        )
+        self.data_page, self.plan_page = DataPage(self.record_panel), PlanPage()
         self.train_page, self.result_page = TrainPage(), ResultPage()
         self.stack = QStackedWidget()
         for page in (self.data_page, self.plan_page, self.train_page, self.result_page):
@@ -94,6 +100,7 @@ class TuneTab(QWidget):
         layout.addLayout(nav)
 
         self.data_page.check_button.clicked.connect(self.check_data)
+        self.record_panel.use_recordings.connect(self.use_recordings)
         self.plan_page.estimate_button.clicked.connect(self.estimate)
         self.plan_page.start_button.clicked.connect(self.start_planned)
         self.train_page.stop_button.clicked.connect(self.stop)
@@ -153,6 +160,11 @@ class TuneTab(QWidget):
         self.data_page.checking()
         self.next_button.setEnabled(False)
         self._asked["check"] = self.bridge.check_tune_data(config)
+
+    def use_recordings(self, manifest: Path) -> None:
+        """The recorded set becomes the data: checked like any manifest."""
+        self.data_page.path.setText(str(manifest))
+        self.check_data()
 
     def estimate(self) -> None:
         self.plan_page.estimating()

@@ -76,6 +76,11 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
     return report
 
 
+def export_for_app(model: str | None, adapter: Path | None, out: Path) -> None:
+    """The app's ONNX button (``formats.EXPORT_FORMATS``): float32, verified on the shipped set."""
+    export_onnx(OnnxExportRequest(model=model, out=out, adapter=adapter))
+
+
 def verify_export(ready, out: Path, request: OnnxExportRequest) -> ExportReport:  # type: ignore[no-untyped-def]
     from voxtune.engine.export.verify import score
     from voxtune.engine.models import ModelRequest, build_model
