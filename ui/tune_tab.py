@@ -61,7 +61,7 @@ class TuneTab(QWidget):
         self.overrides: dict[str, object] = {}
         self.config: TuneConfig | None = None  # the tune started last
         self.running = False
-        self._asked: dict[str, int | None] = {"check": None, "estimate": None, "tune": None}
+        self._asked: dict[str, int | None] = dict.fromkeys(("check", "estimate", "tune", "export"))
         self._worst: tuple[WorstUtterance, ...] = ()
 
         self.step_labels = [QLabel(f"{i + 1}  {name}") for i, name in enumerate(STEPS)]
@@ -105,6 +105,8 @@ class TuneTab(QWidget):
         self.plan_page.start_button.clicked.connect(self.start_planned)
         self.train_page.stop_button.clicked.connect(self.stop)
         self.result_page.use_button.clicked.connect(self.use_model)
+        self.result_page.play_requested.connect(self.bridge.play_audio)
+        self.result_page.export_requested.connect(self.export)
         self.resume_button.clicked.connect(self.resume)
         self.discard_button.clicked.connect(self.discard)
         self.back_button.clicked.connect(lambda: self.go(self.stack.currentIndex() - 1))
@@ -115,6 +117,7 @@ class TuneTab(QWidget):
         bridge.tune_result.connect(self._on_result)
         bridge.models_listed.connect(self._on_models)
         bridge.models_changed.connect(lambda models, *_: self._on_models(models))
+        bridge.export_done.connect(self._on_exported)
         bridge.engine_died.connect(self._on_engine_died)
         self.go(DATA)
         self.offer_resume()
@@ -221,6 +224,21 @@ class TuneTab(QWidget):
         self._on_settings(replace(self._settings(), model=summary.registered_as))
         self.result_page.used.setText(f"{summary.registered_as} is now the default model.")
 
+    def export(self, format_name: str) -> None:
+        """Export the tuned model (base + adapter, or a full tune's folder) into the tune's
+        folder; the engine verifies it and ExportDone brings its numbers."""
+        summary, config = self.result_page.summary, self.config
+        if summary is None or config is None:
+            return
+        out = config.out / "exports" / format_name
+        if config.method == "full":
+            model, adapter = summary.adapter, None
+        else:
+            model, adapter = config.base, summary.adapter
+        self._asked["export"] = self.bridge.export_model(format_name, str(out), model, adapter)
+        if self._asked["export"] is not None:
+            self.result_page.export_started(format_name, str(out))
+
     # -- engine events --------------------------------------------------------------------
 
     def _ours(self, asked: str, event: p.Event) -> bool:
@@ -253,6 +271,10 @@ class TuneTab(QWidget):
         else:
             self.result_page.show_failure(result.error or "stopped before anything was saved")
         self.go(RESULT)
+
+    def _on_exported(self, done: p.ExportDone) -> None:
+        if self._ours("export", done):
+            self.result_page.show_export(done)
 
     def _on_models(self, models: tuple[p.ModelEntry, ...]) -> None:
         self.plan_page.set_models([m.name for m in models], self._settings().model)

@@ -44,6 +44,7 @@ from voxtune.engine.tune.events import (
 )
 from voxtune.engine.tune.examples import Example
 from voxtune.engine.tune.family import tune_family
+from voxtune.engine.tune.general import general_examples, general_wer
 from voxtune.engine.tune.modeling import (
     load_trainable_state,
     make_trainable,
@@ -80,6 +81,8 @@ def run_tune(
     family = tune_family(loaded)
     base = loaded.model
     data = yield from prepare_data(config, family, base)
+    general = general_examples(config, family, base)
+    general_before = general_wer(family, base, general, config.device)  # the base, untouched
     torch.manual_seed(config.seed)  # LoRA's initial weights: the same run for the same seed
     with warnings.catch_warnings():
         # peft still calls transformers' pre-5 names, which only warn about their rename.
@@ -90,6 +93,7 @@ def run_tune(
         config, trainable, family, data.train, data.validation, kernels.summary(), should_stop
     )
     yield from loop.run()
+    general_after = general_wer(family, loop.model, general, config.device)  # the kept weights
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
         steps=loop.state.step,
@@ -100,6 +104,8 @@ def run_tune(
         adapter=str(adapter),
         merged=str(merged) if merged else None,
         registered_as=registered,
+        general_wer_before=general_before,
+        general_wer_after=general_after,
     )
     summary = asdict(finished) | {
         "history": loop.state.history,
