@@ -196,7 +196,8 @@ def test_resume_after_the_engine_is_killed_finishes_like_an_uninterrupted_run(
     wizard = Wizard(qtbot, tmp_path, bridge)
     out = tmp_path / "killed"
     tab = plan_tune(qtbot, wizard, data, tiny_whisper, out)
-    tab.overrides |= {"max_steps": 6, "eval_every": 100}  # evaluations only before and after
+    # Evaluations only before and after, and no general-English guard: resuming is the point.
+    tab.overrides |= {"max_steps": 6, "eval_every": 100, "general": None}
     config = tab.planned_config()
 
     def kill_at_step_two(update: object) -> None:
