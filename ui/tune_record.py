@@ -181,7 +181,6 @@ class RecordPanel(QWidget):
         if self._asked is None:
             return
         self.recording_row = row
-        self.record_button.setText("Stop")
         self.status.setText(f"Recording sentence {row + 1}: read it aloud, then press Stop.")
         self._update_buttons()
 
@@ -223,12 +222,10 @@ class RecordPanel(QWidget):
     def _update_buttons(self) -> None:
         row = self.selected_row()
         recording = self.recording_row is not None
+        has_take = row is not None and self.set.take(row).is_file()
         self.record_button.setEnabled(recording or row is not None)
-        self.record_button.setText("Stop" if recording else "Re-record" if (
-            row is not None and self.set.take(row).is_file()) else "Record")  # fmt: skip
-        self.play_button.setEnabled(
-            not recording and row is not None and self.set.take(row).is_file()
-        )
+        self.record_button.setText("Stop" if recording else "Re-record" if has_take else "Record")
+        self.play_button.setEnabled(not recording and has_take)
         self.apply_button.setEnabled(not recording)
         self.table.setEnabled(not recording)
         self.use_button.setEnabled(not recording and len(self.set.recorded()) >= 2)
