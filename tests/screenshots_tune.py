@@ -134,6 +134,8 @@ def main(output: Path) -> list[Path]:
 
         def grab(name: str, theme: str = theme) -> None:
             app.processEvents()
+            window.statusBar().clearMessage()  # "not running": this engine is never started
+            window.engine_label.setText("Engine ready (pid 4242, CPU)")
             path = output / f"tune-{name}-{theme}.png"
             window.grab().save(str(path))
             shots.append(path)

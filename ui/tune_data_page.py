@@ -66,7 +66,11 @@ class DataPage(QWidget):
         if recorder is not None:
             self.sources.addTab(recorder, "Record in the app")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.sources, 3)
+        layout.addWidget(self.sources)
+        # The recording panel wants the room; the files row does not (nor an empty gap).
+        self.sources.currentChanged.connect(
+            lambda index: layout.setStretchFactor(self.sources, 3 if index else 0)
+        )
         layout.addWidget(self.summary)
         layout.addWidget(self.bad_rows, 1)
         self.report: p.TuneDataReport | None = None
@@ -91,7 +95,7 @@ class DataPage(QWidget):
         checked = report.checked
         text = (
             f"{checked.train_rows} rows to train on, {checked.validation_rows} held out to "
-            f"measure WER; {len(checked.bad_rows)} rows skipped."
+            f"measure WER; {_rows(len(checked.bad_rows))} skipped."
         )
         if checked.train_rows == 0 or checked.validation_rows == 0:
             text += " Not enough usable rows: fix the rows below or add recordings."
@@ -111,3 +115,7 @@ class DataPage(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Manifest", "", MANIFESTS)
         if path:
             self.path.setText(path)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
