@@ -133,9 +133,9 @@ def main(output: Path) -> list[Path]:
         apply_theme(theme, app)
 
         def grab(name: str, theme: str = theme) -> None:
-            app.processEvents()
             window.statusBar().clearMessage()  # "not running": this engine is never started
             window.engine_label.setText("Engine ready (pid 4242, CPU)")
+            app.processEvents()  # after the label changed, so the status bar has laid it out
             path = output / f"tune-{name}-{theme}.png"
             window.grab().save(str(path))
             shots.append(path)
