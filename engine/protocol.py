@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from voxtune.engine.export.formats import ExportSummary
 from voxtune.engine.jobs.job import DEFAULT_MODEL, Job, JobSpec
 from voxtune.engine.subtitles.rules import DEFAULT_RULES, SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
@@ -282,6 +283,36 @@ class ClearJobs(Command):
     """Forget finished jobs (done, failed, cancelled); answered by JobsListed."""
 
     kind: ClassVar[str] = "clear_jobs"
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording(Command):
+    """Record the microphone (``device``; None: the default input) into ``path``, a 16 kHz
+    mono wav, until StopRecording: RecordingLevel for the meter while it records, then
+    RecordingSaved with the take's length and what is wrong with it (clipping, silence, too
+    short). The wizard's recording step; one recording at a time."""
+
+    kind: ClassVar[str] = "start_recording"
+    path: str
+    device: str | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording(Command):
+    kind: ClassVar[str] = "stop_recording"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportModel(Command):
+    """Export ``model`` (a name or folder; with ``adapter`` merged) as ``format`` (a name of
+    ``voxtune.engine.export.formats.EXPORT_FORMATS``) into ``out``, verified the way
+    ``voxtune export`` verifies it; ExportDone answers."""
+
+    kind: ClassVar[str] = "export_model"
+    format: str
+    out: str
+    model: str | None = None
+    adapter: str | None = None
 
 
 # -- events -----------------------------------------------------------------------------
@@ -579,6 +610,40 @@ class PlaybackStopped(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingLevel(Event):
+    """The input level while recording, about ten times a second."""
+
+    kind: ClassVar[str] = "recording_level"
+    dbfs: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSaved(Event):
+    """A take was written to ``path`` (or not: ``error``); ``warnings``, one line each, say
+    why it may be a poor one to tune on."""
+
+    kind: ClassVar[str] = "recording_saved"
+    path: str
+    seconds: float = 0.0
+    peak_dbfs: float = -120.0
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    reply_to: int = 0  # seq of the StartRecording
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDone(Event):
+    """An export ended: its folder and verification (``report``), or why it failed."""
+
+    kind: ClassVar[str] = "export_done"
+    format: str
+    out: str
+    report: ExportSummary | None = None
+    error: str | None = None
+    reply_to: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EngineDied(Event):
     """Made by the client, not the engine: the process exited or stopped answering.
 
@@ -595,12 +660,13 @@ COMMANDS: tuple[type[Command], ...] = (
     Ping, LoadModel, SubmitJob, CancelJob, RetryJob, RerunJob, StartLive, StopLive, Shutdown,
     ListJobs, ListModels, ImportModel, PullModel, RemoveModel, ListDevices, SaveLive, ClearLive,
     StartTune, StopTune, CheckTuneData, EstimateTune, OpenTranscript, SaveTranscript, PlayAudio,
-    StopAudio, ClearJobs,
+    StopAudio, ClearJobs, StartRecording, StopRecording, ExportModel,
 )  # fmt: skip
 EVENTS: tuple[type[Event], ...] = (
     EngineReady, Heartbeat, Pong, ModelLoaded, JobQueued, JobStarted, JobProgress, SegmentReady,
     JobDone, JobFailed, JobCancelled, EngineError, Log, LiveStarted, LiveUpdate, LiveLevel,
     LiveStopped, EngineDied, JobsListed, ModelsListed, ModelProgress, ModelsChanged,
     DevicesListed, LiveSaved, TuneProgress, TuneResult, TuneDataReport, TuneEstimated,
-    TranscriptOpened, TranscriptSaved, PlaybackPosition, PlaybackStopped,
+    TranscriptOpened, TranscriptSaved, PlaybackPosition, PlaybackStopped, RecordingLevel,
+    RecordingSaved, ExportDone,
 )  # fmt: skip

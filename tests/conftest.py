@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,3 +104,34 @@ def sound_server_unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI installs PulseAudio, so this test must run there")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def private_pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A PulseAudio of the module's own (private runtime folder; the machine's sound server,
+    if any, is left alone): a null sink as default sink, its monitor as default source, so
+    what ``paplay`` plays is what a recording hears. Yields the environment that reaches it."""
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        sound_server_unavailable(
+            "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"
+        )
+    runtime = tmp_path_factory.mktemp("pulse-runtime")
+    runtime.chmod(0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("PULSE_SERVER", None)
+    started = subprocess.run(
+        ["pulseaudio", "-D", "--exit-idle-time=-1", "-n",
+         "--load=module-null-sink sink_name=vt_sink", "--load=module-native-protocol-unix"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if started.returncode != 0:
+        sound_server_unavailable(
+            f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}"
+        )
+    for command in (["pactl", "set-default-sink", "vt_sink"],
+                    ["pactl", "set-default-source", "vt_sink.monitor"]):  # fmt: skip
+        subprocess.run(command, env=env, check=True, timeout=30)
+    yield env
+    pid_file = runtime / "pulse" / "pid"
+    if pid_file.is_file():
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)

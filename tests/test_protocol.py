@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from voxtune.engine import protocol as p
+from voxtune.engine.export.formats import ExportSummary
 from voxtune.engine.jobs import Job, JobSpec, JobState
 from voxtune.engine.subtitles.rules import SubtitleRules
 from voxtune.engine.tune.config import TuneConfig
@@ -128,6 +129,33 @@ SAMPLES: list[p.Message] = [
     p.PlaybackPosition(seconds=0.75),
     p.PlaybackStopped(error="no output device"),
     p.ClearJobs(),
+    # The tuning wizard's recording step and its exports (issue 15).
+    p.StartRecording(path="/voice/take-001.wav", device="pulse"),
+    p.StopRecording(),
+    p.RecordingLevel(dbfs=-21.5),
+    p.RecordingSaved(
+        path="/voice/take-001.wav",
+        seconds=0.4,
+        peak_dbfs=-8.0,
+        warnings=("too short: 0.3 s of sound; read the whole sentence",),
+        reply_to=3,
+    ),
+    p.ExportModel(format="onnx", out="/exports/tuned", model="whisper-tiny.en", adapter="/a"),
+    p.ExportDone(
+        format="onnx",
+        out="/exports/tuned",
+        reply_to=4,
+        report=ExportSummary(
+            wer_source=0.1,
+            wer_export=0.11,
+            export_bytes=150_000_000,
+            source_bytes=151_000_000,
+            rtf_source=0.2,
+            rtf_export=0.1,
+            quantisation="float32",
+            manifest="/m.tsv",
+        ),
+    ),
 ]
 
 
@@ -166,6 +194,7 @@ ALLOWED_PAYLOAD |= {"Transcript"}  # the editor's: segments of Words, plain data
 # The tune's own progress dataclasses (torch-free, voxtune.engine.tune.events) and its options.
 ALLOWED_PAYLOAD |= {"TuneConfig", "DataChecked", "TuneStarted", "StepDone", "EvalDone"}
 ALLOWED_PAYLOAD |= {"CheckpointSaved", "TuneFinished", "TuneEstimate"}
+ALLOWED_PAYLOAD |= {"ExportSummary"}  # numbers of an export-report.json (engine.export.formats)
 
 
 @pytest.mark.parametrize("cls", (*p.COMMANDS, *p.EVENTS), ids=lambda c: c.kind)
@@ -228,7 +257,8 @@ def test_importing_the_protocol_loads_few_modules() -> None:
     )
     loaded = json.loads(result.stdout)
     ours = [m for m in loaded if m.startswith("voxtune")]
-    # 14: the protocol, its payloads (jobs.content: a JobSpec's fingerprint), their packages
-    assert len(ours) <= 14, ours
+    # 16: the protocol, its payloads (jobs.content: a JobSpec's fingerprint; export.formats:
+    # ExportSummary), their packages
+    assert len(ours) <= 16, ours
     assert "voxtune.engine.jobs.store" not in ours and "sqlite3" not in loaded
     assert len(loaded) <= 45, loaded  # with the standard library's share

@@ -18,7 +18,8 @@ from safetensors.torch import load_file
 from tune_factory import jargon_sentences, speak, write_folder_dataset
 
 from voxtune.engine.config import EngineConfig
-from voxtune.engine.tune.events import CheckpointSaved
+from voxtune.engine.tune.events import CheckpointSaved, EvalDone
+from voxtune.engine.tune.report import word_alignment
 from voxtune.ui import tune_pending
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.settings import UiSettings
@@ -63,7 +64,12 @@ class Wizard:
 
 
 @pytest.fixture
-def bridge(qtbot: QtBot, tmp_path: Path):
+def bridge(
+    qtbot: QtBot, tmp_path: Path, private_pulse: dict[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    # The engine plays the Result page's utterances into a private PulseAudio's null sink.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", private_pulse["XDG_RUNTIME_DIR"])
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
     bridge = EngineBridge(EngineConfig(db_path=str(tmp_path / "jobs.sqlite3"), threads=1),
                           restart_delay_ms=200, heartbeat_timeout_s=120)  # fmt: skip
     with qtbot.waitSignal(bridge.engine_ready, timeout=60_000):
@@ -72,7 +78,7 @@ def bridge(qtbot: QtBot, tmp_path: Path):
     bridge.stop()
 
 
-def plan_tune(qtbot: QtBot, wizard: Wizard, data: Path, base: Path, out: Path) -> TuneTab:
+def plan_tune(qtbot: QtBot, wizard: Wizard, data: Path, base: Path | str, out: Path) -> TuneTab:
     tab = wizard.tab
     tab.plan_page.base.setCurrentText(str(base))
     tab.data_page.path.setText(str(data))
@@ -86,14 +92,16 @@ def plan_tune(qtbot: QtBot, wizard: Wizard, data: Path, base: Path, out: Path) -
 
 
 def test_the_wizard_walks_from_data_to_a_used_model(
-    qtbot: QtBot, tmp_path: Path, bridge: EngineBridge, data: Path, tiny_whisper: Path
+    qtbot: QtBot, tmp_path: Path, bridge: EngineBridge, data: Path
 ) -> None:
+    # The embedded tiny.en, not a random model: its export's verification (the shipped FLEURS
+    # clips, transcribed by torch and by onnxruntime) then takes seconds, not minutes.
     wizard = Wizard(qtbot, tmp_path, bridge)
     tab = wizard.tab
     assert tab.stack.currentIndex() == DATA and not tab.next_button.isEnabled()
     assert tab.resume_bar.isHidden()
     out = tmp_path / "tune"
-    plan_tune(qtbot, wizard, data, tiny_whisper, out)
+    plan_tune(qtbot, wizard, data, "whisper-tiny.en", out)
 
     # Data: 13 clips, two of them bad, each named with its reason; 10 train + 1 validation.
     checked = tab.data_page.report.checked
@@ -120,6 +128,8 @@ def test_the_wizard_walks_from_data_to_a_used_model(
     assert not out.exists()
 
     # Train: live charts from the engine's events, then the Result page.
+    evaluations: list[EvalDone] = []
+    bridge.tune_progress.connect(lambda u: isinstance(u, EvalDone) and evaluations.append(u))
     with qtbot.waitSignal(bridge.tune_result, timeout=240_000) as ended:
         tab.plan_page.start_button.click()
         assert tab.stack.currentIndex() == TRAIN and wizard.record.is_file()
@@ -137,6 +147,39 @@ def test_the_wizard_walks_from_data_to_a_used_model(
     assert page.after.text() == wer_text(summary["wer_after"])
     assert summary["config"]["lora_rank"] == 4 and summary["steps"] == 3
     assert f"{summary['steps']} steps" in page.headline.text()
+    # The regression guard: general English (the shipped FLEURS clips) scored before and after.
+    assert summary["general_wer_before"] is not None and summary["general_wer_after"] is not None
+    assert page.general_before.text() == wer_text(summary["general_wer_before"])
+    assert page.general_after.text() == wer_text(summary["general_wer_after"])
+    assert "General English" in page.guard.text()
+
+    # The worst held-out sentences: their word diffs count what WER counts; each one plays.
+    worst = [w for w in evaluations[-1].worst if w.wer > 0]
+    assert evaluations[-1].label == "after" and len(page.play_buttons) == len(worst) > 0
+    for utterance in worst:
+        parts = word_alignment(utterance.reference, utterance.hypothesis)
+        errors = sum(
+            max(len(x.reference.split()), len(x.hypothesis.split()))
+            for x in parts
+            if x.op != "equal"
+        )
+        assert errors / len(utterance.reference.split()) == pytest.approx(utterance.wer)
+        assert Path(utterance.path).is_file() and Path(utterance.path).parent == data
+    with qtbot.waitSignal(bridge.playback_stopped, timeout=60_000) as played:
+        page.play_buttons[0].click()
+    assert played.args == [None]
+
+    # Export: the engine exports base + adapter to ONNX, verifies it, and the page says how.
+    with qtbot.waitSignal(bridge.export_done, timeout=300_000) as exported:
+        page.export_buttons["onnx"].click()
+        assert not page.export_buttons["onnx"].isEnabled()
+    done = exported.args[0]
+    assert done.error is None, done.error
+    report = json.loads((out / "exports" / "onnx" / "export-report.json").read_text())
+    assert done.report.wer_export == report["export"]["wer"]
+    assert done.report.export_bytes == report["export_bytes"] > 0
+    assert wer_text(report["export"]["wer"]) in page.export_status.text()
+    assert page.export_buttons["onnx"].isEnabled()
 
     # Use this model: registered by the tune, now the default for files and live.
     assert summary["registered_as"] == f"tuned-{out.name}"
@@ -153,7 +196,8 @@ def test_resume_after_the_engine_is_killed_finishes_like_an_uninterrupted_run(
     wizard = Wizard(qtbot, tmp_path, bridge)
     out = tmp_path / "killed"
     tab = plan_tune(qtbot, wizard, data, tiny_whisper, out)
-    tab.overrides |= {"max_steps": 6, "eval_every": 100}  # evaluations only before and after
+    # Evaluations only before and after, and no general-English guard: resuming is the point.
+    tab.overrides |= {"max_steps": 6, "eval_every": 100, "general": None}
     config = tab.planned_config()
 
     def kill_at_step_two(update: object) -> None:

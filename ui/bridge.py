@@ -64,6 +64,9 @@ class EngineBridge(QObject):
     transcript_saved = Signal(int, tuple)  # job id, output paths written again
     playback_position = Signal(float)  # seconds into the file being played
     playback_stopped = Signal(object)  # one-line error or None
+    recording_level = Signal(float)  # input level while recording a take, dBFS
+    recording_saved = Signal(object)  # protocol.RecordingSaved
+    export_done = Signal(object)  # protocol.ExportDone
     log_message = Signal(str, str)  # level, message (may span lines: a traceback)
     event_received = Signal(object)  # every event, for logs and tests
 
@@ -231,6 +234,19 @@ class EngineBridge(QObject):
         """Forget finished jobs; ``jobs_loaded`` brings what is left."""
         return self._send(p.ClearJobs())
 
+    def start_recording(self, path: str, device: str | int | None = None) -> int | None:
+        """Record a take into ``path`` until ``stop_recording``; ``recording_saved`` ends it."""
+        return self._send(p.StartRecording(path=path, device=device))
+
+    def stop_recording(self) -> int | None:
+        return self._send(p.StopRecording())
+
+    def export_model(
+        self, format: str, out: str, model: str | None, adapter: str | None = None
+    ) -> int | None:
+        """Export and verify ``model`` as ``format``; ``export_done`` brings the numbers."""
+        return self._send(p.ExportModel(format=format, out=out, model=model, adapter=adapter))
+
     def _send(self, command: p.Command) -> int | None:
         try:
             return self.client.send(command)
@@ -320,3 +336,9 @@ class EngineBridge(QObject):
                 self.playback_position.emit(seconds)
             case p.PlaybackStopped(error=error):
                 self.playback_stopped.emit(error)
+            case p.RecordingLevel(dbfs=dbfs):
+                self.recording_level.emit(dbfs)
+            case p.RecordingSaved():
+                self.recording_saved.emit(event)
+            case p.ExportDone():
+                self.export_done.emit(event)

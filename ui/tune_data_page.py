@@ -1,4 +1,5 @@
-"""Step 1, Data: a folder or a manifest, every row checked by the engine before anything else.
+"""Step 1, Data: a folder or a manifest, or sentences recorded in the app (``tune_record``);
+every row checked by the engine before anything else.
 
 The check is ``CheckTuneData``: the engine reads the set the way the tune will (any layout
 ``voxtune finetune`` takes), decodes every clip and names each row it cannot train on with
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,11 +29,12 @@ MANIFESTS = "Manifests (*.tsv *.csv *.jsonl)"
 
 
 class DataPage(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, recorder: QWidget | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         intro = QLabel(
             "Recordings of your own words: a folder of audio files with same-named .txt "
-            "transcripts, or a manifest (TSV/CSV with audio and text columns, or JSONL)."
+            "transcripts, or a manifest (TSV/CSV with audio and text columns, or JSONL). "
+            "No recordings yet? Record them here."
         )
         intro.setWordWrap(True)
         self.path = QLineEdit()
@@ -53,9 +56,21 @@ class DataPage(QWidget):
         row.addWidget(self.path, 1)
         for button in (self.folder_button, self.manifest_button, self.check_button):
             row.addWidget(button)
+        files = QWidget()
+        files_layout = QVBoxLayout(files)
+        files_layout.addWidget(intro)
+        files_layout.addLayout(row)
+        files_layout.addStretch(1)
+        self.sources = QTabWidget()
+        self.sources.addTab(files, "Files on disk")
+        if recorder is not None:
+            self.sources.addTab(recorder, "Record in the app")
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(row)
+        layout.addWidget(self.sources)
+        # The recording panel wants the room; the files row does not (nor an empty gap).
+        self.sources.currentChanged.connect(
+            lambda index: layout.setStretchFactor(self.sources, 3 if index else 0)
+        )
         layout.addWidget(self.summary)
         layout.addWidget(self.bad_rows, 1)
         self.report: p.TuneDataReport | None = None
@@ -80,7 +95,7 @@ class DataPage(QWidget):
         checked = report.checked
         text = (
             f"{checked.train_rows} rows to train on, {checked.validation_rows} held out to "
-            f"measure WER; {len(checked.bad_rows)} rows skipped."
+            f"measure WER; {_rows(len(checked.bad_rows))} skipped."
         )
         if checked.train_rows == 0 or checked.validation_rows == 0:
             text += " Not enough usable rows: fix the rows below or add recordings."
@@ -100,3 +115,7 @@ class DataPage(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Manifest", "", MANIFESTS)
         if path:
             self.path.setText(path)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"

@@ -16,7 +16,7 @@ from voxtune.engine.home import home
 from voxtune.engine.tune.config import TuneConfig
 
 RECORD = "tune-pending.json"
-_PATHS = ("data", "out", "validation")
+_PATHS = ("data", "out", "validation", "general")
 
 
 def record_path() -> Path:

@@ -10,7 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxtune.engine.tune.config import CPU_BATCH, GPU_BATCH, TRAIN_PARTS, TuneConfig
+from voxtune.engine.tune.config import (
+    CPU_BATCH,
+    GENERAL_SET,
+    GPU_BATCH,
+    TRAIN_PARTS,
+    TuneConfig,
+)
 
 CHECKPOINT_EVERY = 10  # optimizer steps between checkpoints: what Resume continues from
 
@@ -73,6 +79,7 @@ def tune_config(plan: TunePlan) -> TuneConfig:
         device=plan.device,
         checkpoint_every=CHECKPOINT_EVERY,
         register_as=plan.register_as,
+        general=GENERAL_SET,  # the Result page's regression guard
     )
 
 

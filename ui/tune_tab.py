@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
 from voxtune.engine import protocol as p
 from voxtune.engine.tune.config import TuneConfig
 from voxtune.engine.tune.events import EvalDone, TuneEvent, WorstUtterance
+from voxtune.engine.tune.recordings import RecordingSet
 from voxtune.ui import tune_pending
 from voxtune.ui.bridge import EngineBridge
 from voxtune.ui.settings import UiSettings
 from voxtune.ui.tune_data_page import DataPage
 from voxtune.ui.tune_plan import default_out, registered_name, tune_config
 from voxtune.ui.tune_plan_page import PlanPage
+from voxtune.ui.tune_record import RecordPanel
 from voxtune.ui.tune_result_page import ResultPage
 from voxtune.ui.tune_train_page import TrainPage
 
@@ -48,6 +50,7 @@ class TuneTab(QWidget):
         parent: QWidget | None = None,
         *,
         pending_record: Path | None = None,
+        recordings: RecordingSet | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
@@ -58,7 +61,7 @@ class TuneTab(QWidget):
         self.overrides: dict[str, object] = {}
         self.config: TuneConfig | None = None  # the tune started last
         self.running = False
-        self._asked: dict[str, int | None] = {"check": None, "estimate": None, "tune": None}
+        self._asked: dict[str, int | None] = dict.fromkeys(("check", "estimate", "tune", "export"))
         self._worst: tuple[WorstUtterance, ...] = ()
 
         self.step_labels = [QLabel(f"{i + 1}  {name}") for i, name in enumerate(STEPS)]
@@ -76,7 +79,10 @@ class TuneTab(QWidget):
         bar.addWidget(self.resume_label, 1)
         bar.addWidget(self.resume_button)
         bar.addWidget(self.discard_button)
-        self.data_page, self.plan_page = DataPage(), PlanPage()
+        self.record_panel = RecordPanel(
+            bridge, lambda: self._settings().input_device or None, recordings
+        )
+        self.data_page, self.plan_page = DataPage(self.record_panel), PlanPage()
         self.train_page, self.result_page = TrainPage(), ResultPage()
         self.stack = QStackedWidget()
         for page in (self.data_page, self.plan_page, self.train_page, self.result_page):
@@ -94,10 +100,13 @@ class TuneTab(QWidget):
         layout.addLayout(nav)
 
         self.data_page.check_button.clicked.connect(self.check_data)
+        self.record_panel.use_recordings.connect(self.use_recordings)
         self.plan_page.estimate_button.clicked.connect(self.estimate)
         self.plan_page.start_button.clicked.connect(self.start_planned)
         self.train_page.stop_button.clicked.connect(self.stop)
         self.result_page.use_button.clicked.connect(self.use_model)
+        self.result_page.play_requested.connect(self.bridge.play_audio)
+        self.result_page.export_requested.connect(self.export)
         self.resume_button.clicked.connect(self.resume)
         self.discard_button.clicked.connect(self.discard)
         self.back_button.clicked.connect(lambda: self.go(self.stack.currentIndex() - 1))
@@ -108,6 +117,7 @@ class TuneTab(QWidget):
         bridge.tune_result.connect(self._on_result)
         bridge.models_listed.connect(self._on_models)
         bridge.models_changed.connect(lambda models, *_: self._on_models(models))
+        bridge.export_done.connect(self._on_exported)
         bridge.engine_died.connect(self._on_engine_died)
         self.go(DATA)
         self.offer_resume()
@@ -153,6 +163,11 @@ class TuneTab(QWidget):
         self.data_page.checking()
         self.next_button.setEnabled(False)
         self._asked["check"] = self.bridge.check_tune_data(config)
+
+    def use_recordings(self, manifest: Path) -> None:
+        """The recorded set becomes the data: checked like any manifest."""
+        self.data_page.path.setText(str(manifest))
+        self.check_data()
 
     def estimate(self) -> None:
         self.plan_page.estimating()
@@ -209,6 +224,21 @@ class TuneTab(QWidget):
         self._on_settings(replace(self._settings(), model=summary.registered_as))
         self.result_page.used.setText(f"{summary.registered_as} is now the default model.")
 
+    def export(self, format_name: str) -> None:
+        """Export the tuned model (base + adapter, or a full tune's folder) into the tune's
+        folder; the engine verifies it and ExportDone brings its numbers."""
+        summary, config = self.result_page.summary, self.config
+        if summary is None or config is None:
+            return
+        out = config.out / "exports" / format_name
+        if config.method == "full":
+            model, adapter = summary.adapter, None
+        else:
+            model, adapter = config.base, summary.adapter
+        self._asked["export"] = self.bridge.export_model(format_name, str(out), model, adapter)
+        if self._asked["export"] is not None:
+            self.result_page.export_started(format_name, str(out))
+
     # -- engine events --------------------------------------------------------------------
 
     def _ours(self, asked: str, event: p.Event) -> bool:
@@ -241,6 +271,10 @@ class TuneTab(QWidget):
         else:
             self.result_page.show_failure(result.error or "stopped before anything was saved")
         self.go(RESULT)
+
+    def _on_exported(self, done: p.ExportDone) -> None:
+        if self._ours("export", done):
+            self.result_page.show_export(done)
 
     def _on_models(self, models: tuple[p.ModelEntry, ...]) -> None:
         self.plan_page.set_models([m.name for m in models], self._settings().model)

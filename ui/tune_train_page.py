@@ -8,6 +8,8 @@ events as they come; nothing is computed here but the labels.
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -27,8 +29,26 @@ def _chart(title: str, y_label: str) -> tuple[pg.PlotWidget, pg.PlotDataItem]:
     chart.setLabel("bottom", "step")
     chart.setLabel("left", y_label)
     chart.showGrid(x=True, y=True, alpha=0.3)
-    curve = chart.plot([], [], pen=pg.mkPen(width=2), symbol="o", symbolSize=5)
+    curve = chart.plot(
+        [], [], pen=pg.mkPen(CURVE, width=2), symbol="o", symbolSize=5, symbolBrush=CURVE,
+        symbolPen=CURVE,
+    )  # fmt: skip
     return chart, curve
+
+
+CURVE = "#3d8fd6"  # a blue that reads on the light and the dark palette
+
+
+def _follow_palette(chart: pg.PlotWidget, palette: QPalette) -> None:
+    """pyqtgraph draws white on black whatever the app's theme: use the theme's colours."""
+    text = palette.color(QPalette.ColorRole.WindowText)
+    chart.setBackground(palette.color(QPalette.ColorRole.Base))
+    for side in ("left", "bottom"):
+        axis = chart.getAxis(side)
+        axis.setPen(text)
+        axis.setTextPen(text)
+    item = chart.getPlotItem()
+    item.setTitle(item.titleLabel.text, color=text.name())
 
 
 class TrainPage(QWidget):
@@ -57,6 +77,16 @@ class TrainPage(QWidget):
         layout.addWidget(self.progress)
         layout.addLayout(figures)
         self.clear()
+        self._restyle()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._restyle()
+        super().changeEvent(event)
+
+    def _restyle(self) -> None:
+        for chart in (self.loss_chart, self.wer_chart, self.lr_chart):
+            _follow_palette(chart, self.palette())
 
     def clear(self) -> None:
         self.losses: list[tuple[int, float]] = []

@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--validation", type=Path, help="a separate validation set")
     parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--general",
+        type=Path,
+        metavar="MANIFEST",
+        help="general speech scored before and after, a regression guard "
+        "(the app uses the English set shipped in assets/eval-en)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--on-bad-rows", choices=("skip", "fail"), default="skip")
     parser.add_argument(
@@ -128,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             base=args.base,
             validation=args.validation,
             validation_fraction=args.validation_fraction,
+            general=args.general,
             seed=args.seed,
             on_bad_rows=args.on_bad_rows,
             language=args.language,
@@ -236,6 +244,9 @@ class ProgressView:
         if event.stopped_early:
             print("stopped early: validation WER stopped improving")
         print(f"WER before {percent(event.wer_before)}%  after {percent(event.wer_after)}%")
+        if event.general_wer_before is not None:
+            before, after = percent(event.general_wer_before), percent(event.general_wer_after)
+            print(f"general speech WER before {before}%  after {after}%")
         print(f"adapter: {event.adapter}")
         if event.merged:
             print(f"merged model: {event.merged}")

@@ -44,13 +44,15 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
 
     if request.quantize not in QUANTISATIONS:
         raise ModelError(f"--quantize {request.quantize}: choose from {', '.join(QUANTISATIONS)}")
-    ready = build_model(ModelRequest(name=request.model, adapter=request.adapter))
     out = request.out
-    if out.exists() and any(out.iterdir()):
+    replace_earlier = out.exists() and any(out.iterdir())
+    if replace_earlier:  # refused before the model loads, not after
         from voxtune.engine.export.onnx_files import is_onnx_export
 
         if not is_onnx_export(out):
             raise ModelError(f"{out}: not empty and not an earlier export (choose another --out)")
+    ready = build_model(ModelRequest(name=request.model, adapter=request.adapter))
+    if replace_earlier:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     metadata = ready.family.export(ready.loaded, out, "onnx")
@@ -77,6 +79,11 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
     report = verify_export(ready, out, request)
     (out / REPORT_FILE).write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
     return report
+
+
+def export_for_app(model: str | None, adapter: Path | None, out: Path) -> None:
+    """The app's ONNX button (``formats.EXPORT_FORMATS``): float32, verified on the shipped set."""
+    export_onnx(OnnxExportRequest(model=model, out=out, adapter=adapter))
 
 
 def verify_export(ready, out: Path, request: OnnxExportRequest) -> ExportReport:  # type: ignore[no-untyped-def]

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.export.formats import REPORT_FILE as REPORT_FILE  # one name for all exports
 
 OPSET = 17
 METADATA_FILE = "voxtune-onnx.json"  # family, base, quantisation, Voxtune's version, shapes
-REPORT_FILE = "export-report.json"
 
 
 def read_metadata(folder: Path) -> dict:

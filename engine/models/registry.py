@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxtune.engine.errors import ModelError
-from voxtune.engine.export.ggml_files import ggml_model_info, is_ggml_file
 from voxtune.engine.export.gguf_files import gguf_export_info, is_gguf_export
 from voxtune.engine.export.onnx_files import is_onnx_export, onnx_export_info
 
@@ -215,8 +214,12 @@ def _builtin_listing(name: str) -> ModelInfo:
 def _local_path(path: Path) -> ModelInfo:
     if not path.exists():
         raise ModelError(f"{path}: no such model directory")
-    if path.is_file() and (is_ggml_file(path) or path.suffix == ".bin"):
-        return ggml_model_info(path)  # whisper.cpp's model file (checked whole)
+    if path.is_file():
+        # Imported here: the ggml reader needs numpy, which the batch client never loads.
+        from voxtune.engine.export.ggml_files import ggml_model_info, is_ggml_file
+
+        if is_ggml_file(path) or path.suffix == ".bin":
+            return ggml_model_info(path)  # whisper.cpp's model file (checked whole)
     if not path.is_dir():
         raise ModelError(f"{path}: not a directory (a model is a folder)")
     if (path / "model.bin").is_file():

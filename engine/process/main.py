@@ -29,6 +29,7 @@ from voxtune.engine.process.devices import DeviceWatcher
 from voxtune.engine.process.live_transcript import LiveTranscript
 from voxtune.engine.process.model_tasks import ModelTasks
 from voxtune.engine.process.playback import Player
+from voxtune.engine.process.recording import Recorder
 from voxtune.engine.process.workers import Worker, report_failure
 
 if TYPE_CHECKING:
@@ -110,16 +111,19 @@ class Engine:
         self.models = ModelTasks(outbox.emit)
         self.tune_checks = Worker("voxtune-tune-check", outbox.emit)  # the wizard's checks
         self.player = Player(outbox.emit)
+        self.recorder = Recorder(outbox.emit)  # the wizard's takes
+        self.exports = Worker("voxtune-export", outbox.emit)
         self.devices = DeviceWatcher(outbox.emit, self._stream_open)
 
     @property
     def busy(self) -> bool:
         """A worker still runs a long task (a load, an import, a pull)."""
-        return self.live_worker.busy or self.models.worker.busy or self.tune_checks.busy
+        workers = (self.live_worker, self.models.worker, self.tune_checks, self.exports)
+        return any(worker.busy for worker in workers)
 
     def _stream_open(self) -> bool:
         # A device rescan restarts PortAudio, which would cut off a stream playing or recording.
-        if self.player.playing:
+        if self.player.playing or self.recorder.recording:
             return True
         return self.live_loading is not None or (self.live is not None and self.live.running)
 
@@ -152,6 +156,7 @@ class Engine:
         self.done.set()
         self.devices.stop()
         self.player.stop()
+        self.recorder.stop()
         with self._lock:
             self.live_loading = None  # a session still loading is dropped when it is ready
         if self.live is not None:
@@ -274,6 +279,14 @@ class Engine:
                 from voxtune.engine.process.tuning import estimate_task
 
                 self.tune_checks.submit(command, estimate_task(command, self.outbox.emit))
+            case p.StartRecording():
+                self.recorder.start(command)
+            case p.StopRecording():
+                self.recorder.stop()
+            case p.ExportModel():
+                from voxtune.engine.process.exporting import export_task
+
+                self.exports.submit(command, export_task(command, self.outbox.emit))
             case _:
                 raise VoxtuneError(f"{command.kind}: unknown command")
 

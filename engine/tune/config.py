@@ -15,6 +15,9 @@ METHODS = ("lora", "full")
 BAD_ROW_POLICIES = ("skip", "fail")
 PRECISIONS = ("auto", "float32", "bfloat16")  # as ``defaults.PRECISIONS`` (kept torch-free)
 KERNEL_MODES = ("auto", "off")  # as ``voxtune.kernels.KERNEL_MODES``
+# English speech shipped with Voxtune (FLEURS dev clips, as ``export.verify.DEFAULT_MANIFEST``):
+# the wizard's regression guard, scored before and after a tune (``general``).
+GENERAL_SET = Path(__file__).resolve().parents[2] / "assets" / "eval-en" / "manifest.tsv"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class TuneConfig:
     base: str = "whisper-tiny.en"
     validation: Path | None = None  # a separate validation set; else a seeded random split
     validation_fraction: float = 0.1
+    general: Path | None = None  # general speech scored before and after (``GENERAL_SET``)
     seed: int = 0
     on_bad_rows: str = "skip"
     language: str | None = None  # default for rows without one (multilingual models)

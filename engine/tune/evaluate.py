@@ -14,7 +14,11 @@ def score(
     wer = word_error_rate([e.text for e in examples], hypotheses)
     scored = [
         WorstUtterance(
-            e.audio_name, normalize_text(e.text), normalize_text(h), word_error_rate([e.text], [h])
+            e.audio_name,
+            normalize_text(e.text),
+            normalize_text(h),
+            word_error_rate([e.text], [h]),
+            e.audio_path,
         )
         for e, h in zip(examples, hypotheses, strict=True)
     ]

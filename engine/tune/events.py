@@ -52,10 +52,11 @@ class StepDone:
 
 @dataclass(frozen=True, slots=True)
 class WorstUtterance:
-    audio: str
+    audio: str  # where the row came from: "data.tsv: row 4", "clips/a.wav"
     reference: str  # normalised
     hypothesis: str  # normalised
     wer: float
+    path: str = ""  # the audio file, to play it
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ class TuneFinished:
     adapter: str  # the saved PEFT adapter (or full model) directory
     merged: str | None = None  # the merged full model directory, when asked for
     registered_as: str | None = None
+    # WER on general speech (``TuneConfig.general``) before and after: did the tune forget?
+    general_wer_before: float | None = None
+    general_wer_after: float | None = None
     kind: str = "tune_finished"
 
 

@@ -28,6 +28,7 @@ class Example:
     prompt: list[int] = field(default_factory=list)  # Qwen3-ASR: chat prompt, audio slots
     features_mask: torch.Tensor | None = None  # Qwen3-ASR: valid mel frames
     audio: np.ndarray | None = None  # kept where evaluation decodes from the audio itself
+    audio_path: str = ""  # the row's file (the wizard plays the worst utterances)
 
     @property
     def length(self) -> int:

@@ -1,25 +1,51 @@
-"""Plain-text views of tune results, shared by ``voxtune finetune`` and ``voxtune eval``."""
+"""Views of tune results, shared by ``voxtune finetune``, ``voxtune eval`` and the wizard.
+
+Torch-free: the wizard's Result page draws the same word alignment the CLI prints.
+"""
 
 from __future__ import annotations
 
-import difflib
+from dataclasses import dataclass
 
 from voxtune.engine.tune.events import WorstUtterance
 
 
+@dataclass(frozen=True, slots=True)
+class DiffPart:
+    op: str  # jiwer's: "equal" | "substitute" | "delete" | "insert"
+    reference: str  # the reference's words in this part ("" for an insertion)
+    hypothesis: str  # the hypothesis's words ("" for a deletion)
+
+
+def word_alignment(reference: str, hypothesis: str) -> list[DiffPart]:
+    """The hypothesis aligned to the reference word by word, as jiwer counts WER."""
+    import jiwer
+
+    ref, hyp = reference.split(), hypothesis.split()
+    if not ref:  # jiwer refuses an empty reference: every word heard is an insertion
+        return [DiffPart("insert", "", " ".join(hyp))] if hyp else []
+    output = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return [
+        DiffPart(
+            chunk.type,
+            " ".join(ref[chunk.ref_start_idx : chunk.ref_end_idx]),
+            " ".join(hyp[chunk.hyp_start_idx : chunk.hyp_end_idx]),
+        )
+        for chunk in output.alignments[0]
+    ]
+
+
 def word_diff(reference: str, hypothesis: str) -> str:
     """The hypothesis against the reference: ``[-missed-]`` and ``{+inserted+}`` words."""
-    ref, hyp = reference.split(), hypothesis.split()
     parts: list[str] = []
-    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
-    for op, r1, r2, h1, h2 in matcher.get_opcodes():
-        if op == "equal":
-            parts.extend(ref[r1:r2])
+    for part in word_alignment(reference, hypothesis):
+        if part.op == "equal":
+            parts.append(part.reference)
             continue
-        if r2 > r1:
-            parts.append("[-" + " ".join(ref[r1:r2]) + "-]")
-        if h2 > h1:
-            parts.append("{+" + " ".join(hyp[h1:h2]) + "+}")
+        if part.reference:
+            parts.append("[-" + part.reference + "-]")
+        if part.hypothesis:
+            parts.append("{+" + part.hypothesis + "+}")
     return " ".join(parts)
 
 

@@ -44,6 +44,7 @@ from voxtune.engine.tune.events import (
 )
 from voxtune.engine.tune.examples import Example
 from voxtune.engine.tune.family import tune_family
+from voxtune.engine.tune.general import general_examples, general_wer
 from voxtune.engine.tune.modeling import (
     load_trainable_state,
     make_trainable,
@@ -88,6 +89,8 @@ def run_tune(
     family = tune_family(loaded)
     base = loaded.model
     data = yield from prepare_data(config, family, base)
+    general = general_examples(config, family, base)
+    general_before = general_wer(family, base, general, config.device)  # the base, untouched
     torch.manual_seed(config.seed)  # LoRA's initial weights: the same run for the same seed
     with warnings.catch_warnings():
         # peft still calls transformers' pre-5 names, which only warn about their rename.
@@ -108,6 +111,7 @@ def run_tune(
     if not parallel.main:  # the first process writes the results; the others wait for it
         parallel.wait()
         return
+    general_after = general_wer(family, loop.model, general, config.device)  # the kept weights
     adapter, merged, registered = save_tuned(config, trainable, loaded)
     finished = TuneFinished(
         steps=loop.state.step,
@@ -118,6 +122,8 @@ def run_tune(
         adapter=str(adapter),
         merged=str(merged) if merged else None,
         registered_as=registered,
+        general_wer_before=general_before,
+        general_wer_after=general_after,
     )
     summary = asdict(finished) | {
         # What the card of a push says about the data (``engine/publish``).

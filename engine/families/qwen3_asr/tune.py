@@ -112,6 +112,7 @@ class Qwen3Family:
                 examples.append(
                     Example(
                         audio_name=checked.row.where,
+                        audio_path=str(checked.row.audio),
                         text=checked.row.text,
                         language=code,
                         labels=self.answer_ids(checked.row.text, code),

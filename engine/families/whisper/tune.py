@@ -76,6 +76,7 @@ class WhisperFamily:
                 examples.append(
                     Example(
                         audio_name=checked.row.where,
+                        audio_path=str(checked.row.audio),
                         text=checked.row.text,
                         language=(language or "en") if self.multilingual else None,
                         labels=label_ids(
