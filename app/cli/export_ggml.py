@@ -10,43 +10,40 @@ evaluation manifest (``--eval``; by default a few FLEURS clips shipped with Voxt
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+
+from voxtune.app.cli.export import (
+    add_source_arguments,
+    add_verification_arguments,
+    report_exit,
+    verification_manifest,
+)
 
 
 def register_ggml(formats: argparse._SubParsersAction) -> None:
-    from voxtune.engine.export.ggml_files import QUANTISATIONS
-
     ggml = formats.add_parser("ggml", help="whisper.cpp's model file", description=__doc__)
-    ggml.add_argument("model", nargs="?", default=None, help="model name or folder")
-    ggml.add_argument("--out", type=Path, required=True, help="the model file to write")
-    ggml.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter, merged first")
-    ggml.add_argument("--quant", choices=tuple(QUANTISATIONS), default="f16",
-                      help="number format of the large matrices (default: f16)")  # fmt: skip
+    add_source_arguments(ggml, out_help="the model file to write")
+    # No argparse choices: they would import the ggml writer (and numpy) into every command's
+    # start-up; the export refuses an unknown format in one line naming the valid ones.
     ggml.add_argument(
-        "--eval", type=Path, default=None, metavar="MANIFEST", help="verification manifest"
+        "--quant",
+        default="f16",
+        metavar="TYPE",
+        help="number format of the large matrices: f32, f16 (default), q8_0, q5_0",
     )
-    ggml.add_argument("--no-eval", action="store_true", help="skip the verification")
+    add_verification_arguments(ggml)
     ggml.add_argument("--beam-size", type=int, default=5)
-    ggml.add_argument(
-        "--strict",
-        action="store_true",
-        help="exit 1 when the export's WER is worse than the source's by more than 1 point",
-    )
     ggml.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from voxtune.engine.export.ggml_export import GgmlExportRequest, export_ggml
-    from voxtune.engine.export.onnx_export import WER_TOLERANCE_POINTS
-    from voxtune.engine.export.verify import DEFAULT_MANIFEST
 
     request = GgmlExportRequest(
         model=args.model,
         out=args.out,
         adapter=args.adapter,
         quantisation=args.quant,
-        manifest=None if args.no_eval else (args.eval or DEFAULT_MANIFEST),
+        manifest=verification_manifest(args),
         beam_size=args.beam_size,
     )
     result = export_ggml(request)
@@ -55,16 +52,4 @@ def run(args: argparse.Namespace) -> int:
         f"exported to {args.out} ({file.size / 1e6:.1f} MB, {file.hparams.quantisation}, "
         f"{len(file.tensors)} tensors)"
     )
-    report = result.report
-    if report is None:
-        return 0
-    print(report.table())
-    worse = report.wer_increase_points
-    if worse > WER_TOLERANCE_POINTS:
-        print(
-            f"WARNING: the export's WER is {worse:.2f} points worse than the source's "
-            f"(tolerance {WER_TOLERANCE_POINTS:.1f})",
-            file=sys.stderr,
-        )
-        return 1 if args.strict else 0
-    return 0
+    return report_exit(result.report, strict=args.strict)
