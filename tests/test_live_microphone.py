@@ -11,20 +11,15 @@ sees this server from its start.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
-from conftest import sound_server_unavailable
 from media_factory import best_alignment
 
 from voxtune.engine.audio import decode_audio
@@ -52,43 +47,14 @@ print(source.samplerate, source.channels, source.capture.dropped_frames, max(lev
 """
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private PulseAudio with a null sink as default sink and its monitor as default source."""
-    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        sound_server_unavailable(
-            "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"
-        )
-    runtime = tmp_path_factory.mktemp("pulse-runtime")
-    runtime.chmod(0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
-    env.pop("PULSE_SERVER", None)
-    started = subprocess.run(
-        ["pulseaudio", "-D", "--exit-idle-time=-1", "-n",
-         "--load=module-null-sink sink_name=vt_sink", "--load=module-native-protocol-unix"],
-        env=env, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    if started.returncode != 0:
-        sound_server_unavailable(
-            f"PulseAudio cannot start here: {started.stderr.strip().splitlines()[-1:]}"
-        )
-    for command in (["pactl", "set-default-sink", "vt_sink"],
-                    ["pactl", "set-default-source", "vt_sink.monitor"]):  # fmt: skip
-        subprocess.run(command, env=env, check=True, timeout=30)
-    yield env
-    pid_file = runtime / "pulse" / "pid"
-    if pid_file.is_file():
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-
-
 def test_microphone_records_what_is_played_into_the_sink(
-    pulse: dict[str, str], english_dev: list, tmp_path: Path
+    private_pulse: dict[str, str], english_dev: list, tmp_path: Path
 ) -> None:
     path = english_dev[1].path
     out = tmp_path / "recorded.npy"
     result = subprocess.run(
         [sys.executable, "-c", RECORD, str(path), str(out)],
-        env=pulse, capture_output=True, text=True, timeout=120,
+        env=private_pulse, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     samplerate, channels, dropped, loudest = result.stdout.split()
@@ -105,13 +71,13 @@ def test_microphone_records_what_is_played_into_the_sink(
 
 
 def test_voxtune_live_transcribes_speech_played_into_the_microphone(
-    pulse: dict[str, str], ivr_set: list, tmp_path: Path
+    private_pulse: dict[str, str], ivr_set: list, tmp_path: Path
 ) -> None:
     prompt = next(u for u in ivr_set if "agent number" in u.reference)
     with open(tmp_path / "stderr.txt", "w+") as stderr:
         live = subprocess.Popen(
             [sys.executable, "-m", "voxtune.app", "live", "--device", "pulse", "--json"],
-            env=pulse, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            env=private_pulse, stdout=subprocess.PIPE, stderr=stderr, text=True,
         )  # fmt: skip
         lines: queue.Queue[str] = queue.Queue()
         reader = threading.Thread(target=lambda: [lines.put(x) for x in live.stdout], daemon=True)
@@ -120,7 +86,7 @@ def test_voxtune_live_transcribes_speech_played_into_the_microphone(
             started = json.loads(lines.get(timeout=120))
             assert started["event"] == "started" and started["source"] == "microphone"
             assert started["name"] == "pulse"
-            subprocess.run(["paplay", str(prompt.path)], env=pulse, check=True, timeout=60)
+            subprocess.run(["paplay", str(prompt.path)], env=private_pulse, check=True, timeout=60)
             played_at = time.time()
             # Wait until the utterance is committed: the pause after it ends it (VAD), so that
             # update is made after the playing ended. (Not by audio time: an idle null sink's
@@ -165,9 +131,13 @@ for device, channels in (("nowhere", None), (7, None), ("e", None), ("pulse", 64
 """
 
 
-def test_device_choice_errors_name_the_device(pulse: dict[str, str]) -> None:
+def test_device_choice_errors_name_the_device(private_pulse: dict[str, str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", CHOOSE], env=pulse, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", CHOOSE],
+        env=private_pulse,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     hint = "(`voxtune live --list-devices` lists them)"
     nowhere, seven, ambiguous, unopenable = result.stdout.strip().splitlines()

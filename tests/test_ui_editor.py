@@ -7,8 +7,6 @@ must really come out of the sound system, not just be reported as played.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +16,6 @@ import numpy as np
 import pytest
 import srt
 import webvtt
-from conftest import sound_server_unavailable
 from pytestqt.qtbot import QtBot
 
 from voxtune.engine.config import EngineConfig
@@ -31,35 +28,12 @@ from voxtune.ui.settings import UiSettings, open_qsettings, save_settings
 JOB_TIMEOUT_MS = 240_000  # the first job imports the embedded model; the machine is shared
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private PulseAudio whose default sink is a null sink (as tests/test_live_microphone)."""
-    if shutil.which("pulseaudio") is None or shutil.which("parec") is None:
-        sound_server_unavailable(
-            "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"
-        )
-    runtime = tmp_path_factory.mktemp("pulse-runtime")
-    runtime.chmod(0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
-    env.pop("PULSE_SERVER", None)
-    subprocess.run(
-        ["pulseaudio", "-D", "--exit-idle-time=-1", "-n",
-         "--load=module-null-sink sink_name=vt_sink", "--load=module-native-protocol-unix"],
-        env=env, check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    subprocess.run(["pactl", "set-default-sink", "vt_sink"], env=env, check=True, timeout=30)
-    yield env
-    pid_file = runtime / "pulse" / "pid"
-    if pid_file.is_file():
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-
-
 @pytest.fixture
 def window(
-    qtbot: QtBot, tmp_path: Path, pulse: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, tmp_path: Path, private_pulse: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[MainWindow]:
     # The engine is spawned with this environment, so it plays into the private PulseAudio.
-    monkeypatch.setenv("XDG_RUNTIME_DIR", pulse["XDG_RUNTIME_DIR"])
+    monkeypatch.setenv("XDG_RUNTIME_DIR", private_pulse["XDG_RUNTIME_DIR"])
     monkeypatch.delenv("PULSE_SERVER", raising=False)
     store = open_qsettings(tmp_path / "settings.ini")
     settings = UiSettings(
@@ -92,7 +66,7 @@ def open_done_job(qtbot: QtBot, window: MainWindow, path: Path) -> TranscriptEdi
 
 
 def test_play_edit_split_merge_undo_and_export(
-    qtbot: QtBot, window: MainWindow, english_dev: list, pulse: dict[str, str]
+    qtbot: QtBot, window: MainWindow, english_dev: list, private_pulse: dict[str, str]
 ) -> None:
     utterance = english_dev[0]
     editor = open_done_job(qtbot, window, utterance.path)
@@ -110,7 +84,7 @@ def test_play_edit_split_merge_undo_and_export(
     )
     recorder = subprocess.Popen(
         ["parec", "-d", "vt_sink.monitor", "--format=s16le", "--rate=16000", "--channels=1"],
-        env=pulse, stdout=subprocess.PIPE,
+        env=private_pulse, stdout=subprocess.PIPE,
     )  # fmt: skip
     try:
         with qtbot.waitSignal(window.bridge.playback_stopped, timeout=60_000) as stopped:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from voxtune.engine.errors import ModelError
+from voxtune.engine.export.folder import export_model_info, read_export_metadata
 from voxtune.engine.export.formats import REPORT_FILE as REPORT_FILE  # one name for all exports
 
 OPSET = 17
@@ -14,17 +14,7 @@ METADATA_FILE = "voxtune-onnx.json"  # family, base, quantisation, Voxtune's ver
 
 def read_metadata(folder: Path) -> dict:
     """The export's metadata; ModelError naming the first missing file of a partial export."""
-    path = folder / METADATA_FILE
-    if not path.is_file():
-        raise ModelError(f"{folder}: not an ONNX export (missing {METADATA_FILE})")
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable export metadata ({exc})") from exc
-    for name in metadata.get("files", []):
-        if not (folder / name).is_file():
-            raise ModelError(f"{folder}: incomplete ONNX export (missing {name})")
-    return metadata
+    return read_export_metadata(folder, METADATA_FILE, "ONNX")
 
 
 def is_onnx_export(folder: Path) -> bool:
@@ -122,15 +112,4 @@ ONNX_SOURCE = "onnx"  # ModelInfo.source of an export folder: only the onnx back
 
 def onnx_export_info(folder: Path, name: str):  # type: ignore[no-untyped-def]
     """The export as a model: its family and languages from its metadata."""
-    from voxtune.engine.models.info import ModelInfo
-    from voxtune.engine.models.manifest import directory_size
-
-    metadata = read_metadata(folder)
-    return ModelInfo(
-        name=name,
-        family=str(metadata["family"]),
-        languages=tuple(metadata.get("languages", ())),
-        size_bytes=directory_size(folder),
-        location=folder,
-        source=ONNX_SOURCE,
-    )
+    return export_model_info(folder, name, read_metadata(folder), ONNX_SOURCE)

@@ -11,15 +11,14 @@ beam search keeps the best ``beam_size`` continuations of each chunk and finishe
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.export.folder import read_export_json
 from voxtune.engine.families.qwen3_asr.onnx_export import GRAPHS, cache_names
 from voxtune.engine.families.qwen3_asr.transcriber import Generation, Qwen3Transcriber
 
@@ -33,8 +32,9 @@ class Qwen3OnnxModel:
         from voxtune.engine.families.whisper.onnx_runner import providers, session_options
 
         self.folder = folder
-        self.config = SimpleNamespace(**_json(folder / "config.json"))
-        self.generation_config = SimpleNamespace(**_json(folder / "generation_config.json"))
+        self.config = SimpleNamespace(**read_export_json(folder / "config.json", "ONNX"))
+        generation = read_export_json(folder / "generation_config.json", "ONNX")
+        self.generation_config = SimpleNamespace(**generation)
         options, chosen = session_options(), providers(device)
         try:
             self.encoder, self.decoder = (
@@ -232,12 +232,6 @@ def _split_audio(audio: np.ndarray, ids: np.ndarray, runner: Qwen3OnnxModel) -> 
     token = int(runner.config.audio_token_id)
     counts = (ids == token).sum(-1)
     return np.split(audio, np.cumsum(counts)[:-1])
-
-
-def _json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ModelError(f"{path.parent}: incomplete ONNX export (missing {path.name})")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_onnx_qwen3(info, metadata: dict, device: str):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ to onnxruntime. Tensors cross as numpy arrays (no copies on the CPU).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from voxtune.engine.errors import ModelError
+from voxtune.engine.export.folder import read_export_json
 
 GRAPHS = ("encoder.onnx", "cross_kv.onnx", "decoder.onnx")
 
@@ -73,8 +73,9 @@ class OnnxRunner:
             )
         self.folder = folder
         self.metadata = metadata
-        self.config = SimpleNamespace(**_json(folder / "config.json"))
-        self.generation_config = SimpleNamespace(**_json(folder / "generation_config.json"))
+        self.config = SimpleNamespace(**read_export_json(folder / "config.json", "ONNX"))
+        generation = read_export_json(folder / "generation_config.json", "ONNX")
+        self.generation_config = SimpleNamespace(**generation)
         options, chosen = session_options(), providers(device)
         try:
             self.encoder, self.cross_kv, self.decoder = (
@@ -157,12 +158,6 @@ class OnnxRunner:
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().cpu().numpy())
-
-
-def _json(path: Path) -> dict:
-    if not path.is_file():
-        raise ModelError(f"{path.parent}: incomplete ONNX export (missing {path.name})")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_onnx_whisper(info, metadata: dict, device: str):  # type: ignore[no-untyped-def]
