@@ -229,7 +229,7 @@ def test_bad_inputs_are_one_line(exports, tiny_asr: Path, tmp_path: Path) -> Non
                            "--quant", "q4_k")  # fmt: skip
     assert "q4_k" in line and "q8_0" in line
     assert not (tmp_path / "a").exists()
-    with pytest.raises(ModelError, match="Whisper exports to onnx, not gguf"):
+    with pytest.raises(ModelError, match="Whisper exports to onnx or ggml, not gguf"):
         _export(Path("whisper-tiny.en"), tmp_path / "w", "f16")
     assert not (tmp_path / "w").exists()
     with pytest.raises(ModelError, match="not a GGUF export"):
