@@ -113,3 +113,38 @@ ONNX_SOURCE = "onnx"  # ModelInfo.source of an export folder: only the onnx back
 def onnx_export_info(folder: Path, name: str):  # type: ignore[no-untyped-def]
     """The export as a model: its family and languages from its metadata."""
     return export_model_info(folder, name, read_metadata(folder), ONNX_SOURCE)
+
+
+def export_graph(module, args, path: Path, inputs, outputs, axes) -> None:  # type: ignore[no-untyped-def]
+    """One graph through torch's TorchScript exporter (dynamo=False: it handles our
+    transformers' modules), at ``OPSET``, its weights gathered into one data file."""
+    import torch
+
+    torch.onnx.export(
+        module,
+        args,
+        str(path),
+        input_names=inputs,
+        output_names=outputs,
+        dynamic_axes=axes,
+        opset_version=OPSET,
+        dynamo=False,
+    )
+    _gather_external_data(path)
+
+
+def _gather_external_data(path: Path) -> None:
+    """A graph over protobuf's 2 GB limit comes out of the exporter with one file per weight
+    beside it (hundreds for Qwen3-ASR-0.6B); move them into one ``<graph>.data``."""
+    import onnx
+
+    scattered = external_data_files(path)
+    if not scattered:
+        return
+    model = onnx.load(str(path))  # the weights, read from the scattered files
+    data = f"{path.name}.data"
+    onnx.save_model(
+        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data
+    )
+    for name in scattered - {data}:
+        (path.parent / name).unlink(missing_ok=True)

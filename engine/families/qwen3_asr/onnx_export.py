@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from voxtune.engine.export.onnx_files import OPSET, external_data_files
+from voxtune.engine.export.onnx_files import export_graph
 from voxtune.engine.families.qwen3_asr.onnx_graphs import AudioEncoderGraph, DecoderStep
 from voxtune.engine.models.info import LoadedModel
 
@@ -49,12 +49,12 @@ def export_qwen3_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
     cache_axes = {0: "batch", 2: "past"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values
-        _export(
+        export_graph(
             encoder, (features, length), out / GRAPHS[0],
             ["input_features", "feature_length"], ["audio_features"],
             {"input_features": {2: "frames"}, "audio_features": {0: "audio_tokens"}},
         )  # fmt: skip
-        _export(
+        export_graph(
             DecoderStep(model), (ids, mask, positions, audio_rows, *past), out / GRAPHS[1],
             ["input_ids", "attention_mask", "position_ids", "audio_features", *inputs],
             ["logits", *outputs],
@@ -78,37 +78,6 @@ def export_qwen3_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
         # 2.5, decoder 0.50 against 1.26, each quantised alone).
         "int8_per_channel": False,
     }
-
-
-def _export(module, args, path: Path, inputs, outputs, axes) -> None:  # type: ignore[no-untyped-def]
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        input_names=inputs,
-        output_names=outputs,
-        dynamic_axes=axes,
-        opset_version=OPSET,
-        dynamo=False,
-    )
-    _gather_external_data(path)
-
-
-def _gather_external_data(path: Path) -> None:
-    """A graph over protobuf's 2 GB limit comes out of the exporter with one file per weight
-    beside it (hundreds for 0.6B); move them into one ``<graph>.data``."""
-    import onnx
-
-    scattered = external_data_files(path)
-    if not scattered:
-        return
-    model = onnx.load(str(path))  # the weights, read from the scattered files
-    data = f"{path.name}.data"
-    onnx.save_model(
-        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data
-    )
-    for name in scattered - {data}:
-        (path.parent / name).unlink(missing_ok=True)
 
 
 def export_qwen3(loaded: LoadedModel, out: Path) -> dict[str, object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from voxtune.engine.export.onnx_files import OPSET
+from voxtune.engine.export.onnx_files import export_graph
 from voxtune.engine.families.whisper.onnx_graphs import CrossKeyValues, DecoderStep, EncoderGraph
 from voxtune.engine.models.info import LoadedModel
 
@@ -63,12 +63,12 @@ def export_whisper_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
         decoder_axes[name] = cross_axes
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values
-        _export(
+        export_graph(
             EncoderGraph(model), (features,), out / "encoder.onnx",
             ["input_features"], ["encoder_states"],
             {"input_features": {0: "batch"}, "encoder_states": {0: "batch"}},
         )  # fmt: skip
-        _export(
+        export_graph(
             CrossKeyValues(model), (states,), out / "cross_kv.onnx",
             ["encoder_states"], names["cross"],
             {"encoder_states": {0: "batch"}, **{n: {0: "batch"} for n in names["cross"]}},
@@ -77,7 +77,7 @@ def export_whisper_graphs(loaded: LoadedModel, out: Path) -> dict[str, object]:
         caches = [past.clone() for _ in range(2 * layers)]
         caches += [cross_k.clone() for _ in range(layers)]
         caches += [cross_v.clone() for _ in range(layers)]
-        _export(
+        export_graph(
             DecoderStep(model, graph_heads), (ids, positions, *_interleave(caches, layers)),
             out / "decoder.onnx",
             ["input_ids", "logit_positions", *names["self_in"], *_pairs(names["cross"])],
@@ -118,19 +118,6 @@ def _pairs(cross: list[str]) -> list[str]:
 def _interleave(caches: list[torch.Tensor], layers: int) -> list[torch.Tensor]:
     cross = caches[2 * layers :]
     return caches[: 2 * layers] + [cross[j] for i in range(layers) for j in (i, layers + i)]
-
-
-def _export(module, args, path: Path, inputs, outputs, axes) -> None:  # type: ignore[no-untyped-def]
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        input_names=inputs,
-        output_names=outputs,
-        dynamic_axes=axes,
-        opset_version=OPSET,
-        dynamo=False,
-    )
 
 
 def export_whisper(loaded: LoadedModel, out: Path) -> dict[str, object]:
