@@ -9,7 +9,6 @@ then re-transcribe the evaluation manifest with torch and with whisper.cpp
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +43,6 @@ class GgmlExport:
 
 def export_ggml(request: GgmlExportRequest) -> GgmlExport:
     """Write ``request.out`` (replacing an earlier ggml file there) and verify it."""
-    from voxtune.engine.atomic import write_text
     from voxtune.engine.models import ModelRequest, build_model
 
     if request.quantisation not in QUANTISATIONS:
@@ -63,7 +61,7 @@ def export_ggml(request: GgmlExportRequest) -> GgmlExport:
     report = None
     if request.manifest is not None:
         report = verify_ggml(ready, out, request)
-        write_text(report_path(out), json.dumps(report.to_json(), indent=2))
+        report.write(report_path(out))
     return GgmlExport(file, report)
 
 

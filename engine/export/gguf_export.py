@@ -7,7 +7,6 @@ with torch and with llama.cpp (``export-report.json``, the same report as ONNX e
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def export_gguf(request: GgufExportRequest) -> GgufExport:
             manifest=request.manifest,
             options=TranscriptionOptions(beam_size=1),
         )
-        (out / REPORT_FILE).write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+        report.write(out / REPORT_FILE)
     return GgufExport(files, tuple(metadata.get("warnings", ())), report)
 
 

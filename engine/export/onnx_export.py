@@ -7,7 +7,6 @@ re-transcribe the evaluation manifest with both engines (``export-report.json``)
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +76,7 @@ def export_onnx(request: OnnxExportRequest) -> ExportReport | None:
     if request.manifest is None:
         return None
     report = verify_export(ready, out, request)
-    (out / REPORT_FILE).write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+    report.write(out / REPORT_FILE)
     return report
 
 

@@ -76,6 +76,14 @@ class ExportReport:
         data["wer_increase_points"] = self.wer_increase_points
         return data
 
+    def write(self, path: Path) -> Path:
+        """The report as JSON at ``path``, atomically (every export format writes it so)."""
+        import json
+
+        from voxtune.engine.atomic import write_text
+
+        return write_text(path, json.dumps(self.to_json(), indent=2))
+
     def table(self) -> str:
         export = f"export ({self.engine} {self.quantisation})"
         lines = [
